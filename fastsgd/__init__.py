@@ -1,0 +1,1 @@
+"""fastsgd: fast, trustworthy gradient-method training of linear models."""

@@ -1,0 +1,481 @@
+"""One whole training epoch per compiled call, for dense and CSR input.
+
+Arguments (every array validated by the Python layer before the call):
+
+- ``X`` (dense, C-contiguous, read-only is fine) or ``data, indices, indptr``
+  (CSR); ``y`` and ``sw`` (sample weights) of length n_rows, same dtype as X.
+- ``order`` (int64): the training rows to visit; ``iscratch`` (int64): room for
+  the visiting sequence when sampling with replacement or by blocks.
+- ``params`` (d + 1, the intercept last), ``opt`` (n_slots, d + 1), ``avg``
+  (d + 1), ``q`` (d, cumulative L1), ``grad`` (d + 1, mini-batch scratch), all
+  in X's dtype; ``counters`` (int64: steps done so far), ``carry`` (float64),
+  ``hp`` (float64 hyper-parameters), ``codes`` (int64 option codes), ``stats``
+  (float64, written) and ``rec`` (float64, sampled per-step losses, written).
+
+The epoch visits ``order`` in batches of ``codes[C_BATCH]`` rows.  A batch of
+one row takes the fused per-example step; a larger batch accumulates the mean
+gradient into ``grad`` and then takes one step over the parameters.  Nothing
+is allocated inside the epoch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import types
+
+from ._codes import (
+    AVG_EMA,
+    AVG_POLYAK,
+    C_AVERAGE,
+    C_AVG_START,
+    C_BATCH,
+    C_BLOCK,
+    C_EPOCH,
+    C_FIT_INTERCEPT,
+    C_LOSS,
+    C_OPTIMIZER,
+    C_RECORD_EVERY,
+    C_SAMPLING,
+    C_SCHEDULE,
+    C_SEED,
+    H_CLIP,
+    H_EPSILON,
+    H_ETA0,
+    H_WEIGHT_DECAY,
+    K_L1_U,
+    LR_PA1,
+    LR_PA2,
+    OPT_SGD,
+    S_ETA_LAST,
+    S_ETA_SUM,
+    S_GRAD_NORM,
+    S_LOSS_SUM,
+    S_NREC,
+    S_STEPS,
+    S_WEIGHT_SUM,
+    SAMPLE_BLOCKS,
+    SAMPLE_REPLACEMENT,
+    SAMPLE_SHUFFLE,
+)
+from ._jit import kernel
+from ._losses import loss_derivative, loss_value
+from ._rng import below, permute
+from ._schedule import learning_rate
+from ._update import apply_step, l1_coefficient, l2_coefficient
+
+
+def _array(dtype, ndim, readonly=False):
+    return types.Array(dtype, ndim, "C", readonly=readonly)
+
+
+def _signatures(sparse):
+    sigs = []
+    i64 = _array(types.int64, 1)
+    f64 = _array(types.float64, 1)
+    for t in (types.float32, types.float64):
+        if sparse:
+            data = (
+                _array(t, 1, True),
+                _array(types.int32, 1, True),
+                _array(types.int32, 1, True),
+            )
+        else:
+            data = (_array(t, 2, True),)
+        sigs.append(
+            types.void(
+                *data,
+                _array(t, 1, True),  # y
+                _array(t, 1, True),  # sw
+                i64,  # order
+                i64,  # iscratch
+                _array(t, 1),  # params
+                _array(t, 2),  # opt
+                _array(t, 1),  # avg
+                _array(t, 1),  # q
+                _array(t, 1),  # grad
+                i64,  # counters
+                f64,  # carry
+                _array(types.float64, 1, True),  # hp
+                _array(types.int64, 1, True),  # codes
+                f64,  # stats
+                f64,  # rec
+            )
+        )
+    return sigs
+
+
+@kernel
+def visit_sequence(order, iscratch, codes):
+    """Return the array whose first ``len(order)`` entries are this epoch's rows."""
+    m = order.shape[0]
+    sampling = codes[C_SAMPLING]
+    seed = codes[C_SEED]
+    if sampling == SAMPLE_SHUFFLE:
+        permute(order, seed)
+        return order
+    if sampling == SAMPLE_REPLACEMENT:
+        state = np.uint64(seed)
+        for k in range(m):
+            state, r = below(state, m)
+            iscratch[k] = order[r]
+        return iscratch
+    if sampling == SAMPLE_BLOCKS:
+        size = codes[C_BLOCK]
+        nb = (m + size - 1) // size
+        blocks = iscratch[m : m + nb]
+        for b in range(nb):
+            blocks[b] = b
+        permute(blocks, seed)
+        k = 0
+        for b in range(nb):
+            start = blocks[b] * size
+            stop = min(start + size, m)
+            for r in range(start, stop):
+                iscratch[k] = order[r]
+                k += 1
+        return iscratch
+    return order
+
+
+@kernel
+def _record(rec, stats, every, acc, wsum, count):
+    """Store the mean loss of the last ``every`` steps when due; return counters."""
+    if every > 0 and count >= every:
+        k = int(stats[S_NREC])
+        if k < rec.shape[0]:
+            rec[k] = acc / wsum if wsum > 0.0 else np.nan
+            stats[S_NREC] = k + 1
+        return 0.0, 0.0, 0
+    return acc, wsum, count
+
+
+@kernel
+def _finish(counters, stats, t, steps, eta_sum, eta, loss_sum, w_sum):
+    counters[0] = t
+    stats[S_STEPS] += steps
+    stats[S_ETA_SUM] += eta_sum
+    stats[S_ETA_LAST] = eta
+    stats[S_LOSS_SUM] += loss_sum
+    stats[S_WEIGHT_SUM] += w_sum
+
+
+@kernel(_signatures(sparse=False))
+def epoch_dense(
+    X,
+    y,
+    sw,
+    order,
+    iscratch,
+    params,
+    opt,
+    avg,
+    q,
+    grad,
+    counters,
+    carry,
+    hp,
+    codes,
+    stats,
+    rec,
+):
+    """Run one epoch over dense rows (see the module docstring)."""
+    m = order.shape[0]
+    d = X.shape[1]
+    seq = visit_sequence(order, iscratch, codes)
+    batch = max(codes[C_BATCH], 1)
+    loss = codes[C_LOSS]
+    sched = codes[C_SCHEDULE]
+    epoch = codes[C_EPOCH]
+    every = codes[C_RECORD_EVERY]
+    fit_b = codes[C_FIT_INTERCEPT] != 0
+    eps = hp[H_EPSILON]
+    pa = sched == LR_PA1 or sched == LR_PA2
+    full = batch >= m
+    w = params[:d]
+
+    t = counters[0]
+    loss_sum = 0.0
+    w_sum = 0.0
+    eta_sum = 0.0
+    eta = 0.0
+    steps = 0
+    r_acc = 0.0
+    r_w = 0.0
+    r_n = 0
+    pos = 0
+    while pos < m:
+        end = min(pos + batch, m)
+        t += 1
+        steps += 1
+        eta = learning_rate(sched, float(t), epoch, hp)
+        eta_sum += eta
+        if end - pos == 1 and not full:
+            i = seq[pos]
+            xi = X[i]
+            p = 0.0
+            xx = 0.0
+            if pa:
+                for j in range(d):
+                    p += xi[j] * w[j]
+                    xx += xi[j] * xi[j]
+            else:
+                for j in range(d):
+                    p += xi[j] * w[j]
+            p += params[d]
+            swi = float(sw[i])
+            li = loss_value(loss, p, y[i], eps)
+            loss_sum += swi * li
+            w_sum += swi
+            r_acc += swi * li
+            r_w += swi
+            if pa:
+                # passive-aggressive: step length from the loss, direction sign(y - p)
+                if sched == LR_PA1:
+                    upd = min(hp[H_ETA0], li / xx) if xx > 0.0 else 0.0
+                else:
+                    upd = li / (xx + 0.5 / hp[H_ETA0])
+                if y[i] - p < 0.0:
+                    upd = -upd
+                gl = -upd * swi / eta
+            else:
+                gl = loss_derivative(loss, p, y[i], eps) * swi
+            norm = apply_step(
+                params, xi, gl, gl, opt, avg, q, hp, codes, float(t), eta, carry, False
+            )
+        else:
+            for j in range(d):
+                grad[j] = 0.0
+            gb = 0.0
+            for r in range(pos, end):
+                i = seq[r]
+                xi = X[i]
+                p = 0.0
+                for j in range(d):
+                    p += xi[j] * w[j]
+                p += params[d]
+                swi = float(sw[i])
+                li = loss_value(loss, p, y[i], eps)
+                loss_sum += swi * li
+                w_sum += swi
+                r_acc += swi * li
+                r_w += swi
+                coef = loss_derivative(loss, p, y[i], eps) * swi
+                tc = grad.dtype.type(coef)
+                for j in range(d):
+                    grad[j] += tc * xi[j]
+                gb += coef
+            inv = 1.0 / (end - pos)
+            norm = apply_step(
+                params, grad, inv, gb * inv, opt, avg, q, hp, codes, float(t), eta,
+                carry, full,
+            )
+        stats[S_GRAD_NORM] = norm
+        r_n += 1
+        r_acc, r_w, r_n = _record(rec, stats, every, r_acc, r_w, r_n)
+        pos = end
+    _finish(counters, stats, t, steps, eta_sum, eta, loss_sum, w_sum)
+
+
+@kernel
+def _csr_dot(data, indices, lo, hi, v):
+    acc = 0.0
+    for k in range(lo, hi):
+        acc += data[k] * v[indices[k]]
+    return acc
+
+
+@kernel(_signatures(sparse=True))
+def epoch_csr(
+    data,
+    indices,
+    indptr,
+    y,
+    sw,
+    order,
+    iscratch,
+    params,
+    opt,
+    avg,
+    q,
+    grad,
+    counters,
+    carry,
+    hp,
+    codes,
+    stats,
+    rec,
+):
+    """Run one epoch over CSR rows (see the module docstring).
+
+    Plain per-example SGD (no clipping, no EMA) costs O(nnz) per step: the L2
+    shrink lives in a scalar weight scale and Polyak averaging in scalar
+    accumulators (Bottou's trick, as scikit-learn's WeightVector).  Every other
+    configuration accumulates the batch gradient over the non-zeros and takes
+    the same dense step as dense input, so both inputs give the same model.
+    """
+    m = order.shape[0]
+    d = params.shape[0] - 1
+    T = params.dtype.type
+    seq = visit_sequence(order, iscratch, codes)
+    batch = max(codes[C_BATCH], 1)
+    loss = codes[C_LOSS]
+    sched = codes[C_SCHEDULE]
+    epoch = codes[C_EPOCH]
+    every = codes[C_RECORD_EVERY]
+    fit_b = codes[C_FIT_INTERCEPT] != 0
+    eps = hp[H_EPSILON]
+    pa = sched == LR_PA1 or sched == LR_PA2
+    full = batch >= m
+    lazy = (
+        batch == 1
+        and not full
+        and codes[C_OPTIMIZER] == OPT_SGD
+        and codes[C_AVERAGE] != AVG_EMA
+        and hp[H_CLIP] <= 0.0
+    )
+    v = params[:d]
+    a2 = l2_coefficient(codes, hp)
+    a1 = l1_coefficient(codes, hp)
+    lam = hp[H_WEIGHT_DECAY]
+    polyak = codes[C_AVERAGE] == AVG_POLYAK
+    start = codes[C_AVG_START]
+    # weight scale and averaging accumulators: w = ws * v, avg = (aw + aa * v) / ab
+    ws = 1.0
+    aa = 0.0
+    ab = 1.0
+
+    t = counters[0]
+    loss_sum = 0.0
+    w_sum = 0.0
+    eta_sum = 0.0
+    eta = 0.0
+    steps = 0
+    r_acc = 0.0
+    r_w = 0.0
+    r_n = 0
+    norm = -1.0
+    pos = 0
+    while pos < m:
+        end = min(pos + batch, m)
+        t += 1
+        steps += 1
+        eta = learning_rate(sched, float(t), epoch, hp)
+        eta_sum += eta
+        if lazy:
+            i = seq[pos]
+            lo = indptr[i]
+            hi = indptr[i + 1]
+            p = ws * _csr_dot(data, indices, lo, hi, v) + params[d]
+            swi = float(sw[i])
+            li = loss_value(loss, p, y[i], eps)
+            loss_sum += swi * li
+            w_sum += swi
+            r_acc += swi * li
+            r_w += swi
+            if pa:
+                xx = 0.0
+                for k in range(lo, hi):
+                    xx += float(data[k]) * data[k]
+                if sched == LR_PA1:
+                    upd = min(hp[H_ETA0], li / xx) if xx > 0.0 else 0.0
+                else:
+                    upd = li / (xx + 0.5 / hp[H_ETA0])
+                if y[i] - p < 0.0:
+                    upd = -upd
+                upd *= swi
+            else:
+                upd = -eta * loss_derivative(loss, p, y[i], eps) * swi
+            shrink = max(0.0, 1.0 - eta * (a2 + lam))
+            ws *= shrink
+            if ws < 1e-9:
+                # fold the scale into v (and the average's representation)
+                if polyak:
+                    for j in range(d):
+                        avg[j] = (avg[j] + aa * v[j]) / ab
+                    aa = 0.0
+                    ab = 1.0
+                for j in range(d):
+                    v[j] = v[j] * ws
+                ws = 1.0
+            c = upd / ws
+            for k in range(lo, hi):
+                v[indices[k]] += T(c * data[k])
+            if fit_b:
+                params[d] += upd
+            do_avg = False
+            if polyak:
+                kk = float(t) - start + 1.0
+                if kk >= 1.0:
+                    do_avg = True
+                    mu = 1.0 / kk
+                    ca = -aa * c
+                    for k in range(lo, hi):
+                        avg[indices[k]] += T(ca * data[k])
+                    if kk > 1.0:
+                        ab /= 1.0 - mu
+                    aa += mu * ab * ws
+                    avg[d] += (params[d] - avg[d]) * mu
+            if a1 > 0.0:
+                carry[K_L1_U] += a1 * eta
+                u = carry[K_L1_U]
+                for k in range(lo, hi):
+                    j = indices[k]
+                    z = v[j]
+                    if ws * z > 0.0:
+                        v[j] = max(0.0, z - (u + q[j]) / ws)
+                    elif ws * z < 0.0:
+                        v[j] = min(0.0, z + (u - q[j]) / ws)
+                    q[j] += ws * (v[j] - z)
+                    if do_avg:
+                        # the truncation must not move the running average
+                        avg[j] -= T(aa * (v[j] - z))
+        else:
+            gb = 0.0
+            for r in range(pos, end):
+                i = seq[r]
+                lo = indptr[i]
+                hi = indptr[i + 1]
+                p = _csr_dot(data, indices, lo, hi, v) + params[d]
+                swi = float(sw[i])
+                li = loss_value(loss, p, y[i], eps)
+                loss_sum += swi * li
+                w_sum += swi
+                r_acc += swi * li
+                r_w += swi
+                if pa:
+                    xx = 0.0
+                    for k in range(lo, hi):
+                        xx += float(data[k]) * data[k]
+                    if sched == LR_PA1:
+                        upd = min(hp[H_ETA0], li / xx) if xx > 0.0 else 0.0
+                    else:
+                        upd = li / (xx + 0.5 / hp[H_ETA0])
+                    if y[i] - p < 0.0:
+                        upd = -upd
+                    coef = -upd * swi / eta
+                else:
+                    coef = loss_derivative(loss, p, y[i], eps) * swi
+                for k in range(lo, hi):
+                    grad[indices[k]] += T(coef * data[k])
+                gb += coef
+            inv = 1.0 / (end - pos)
+            norm = apply_step(
+                params, grad, inv, gb * inv, opt, avg, q, hp, codes, float(t), eta,
+                carry, full,
+            )
+            for r in range(pos, end):
+                i = seq[r]
+                for k in range(indptr[i], indptr[i + 1]):
+                    grad[indices[k]] = 0.0
+        stats[S_GRAD_NORM] = norm
+        r_n += 1
+        r_acc, r_w, r_n = _record(rec, stats, every, r_acc, r_w, r_n)
+        pos = end
+    if lazy:
+        if polyak:
+            for j in range(d):
+                avg[j] = (avg[j] + aa * v[j]) / ab
+        if ws != 1.0:
+            for j in range(d):
+                v[j] = v[j] * ws
+    _finish(counters, stats, t, steps, eta_sum, eta, loss_sum, w_sum)

@@ -1,0 +1,239 @@
+"""The fused optimizer step: gradient, penalty, clipping, moments, step, averaging.
+
+One call updates every parameter in one loop.  The loss gradient of the step is
+``gl * gvec[j]`` for feature ``j`` (per example: ``gvec`` is the row of X and
+``gl`` the derivative of the loss times the sample weight; per mini-batch:
+``gvec`` is the accumulated gradient and ``gl = 1 / B``) and ``gb`` for the
+intercept.  The intercept (``params[d]``) takes the same optimizer rule but is
+never penalised or decayed.
+
+Rules (g includes the coupled L2 gradient ``alpha (1 - l1_ratio) w`` and the clip
+scale; ``lam`` is the decoupled ``weight_decay``; all as in torch.optim):
+
+- sgd:       w <- w (1 - eta lam) - eta g   (scikit-learn floors the shrink at 0)
+- momentum:  v <- beta v + g;               w <- w (1 - eta lam) - eta v
+- nesterov:  v <- beta v + g;               w <- w (1 - eta lam) - eta (g + beta v)
+- adagrad:   s <- s + g^2;                  w <- w (1 - eta lam) - eta g / (sqrt s + eps)
+- rmsprop:   s <- rho s + (1 - rho) g^2;    w <- w (1 - eta lam) - eta g / (sqrt s + eps)
+- adam(w):   m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2;
+             w <- w (1 - eta lam) - eta m_hat / (sqrt v_hat + eps)
+
+After the step: Polyak averaging (scikit-learn's ``average``) or an exponential
+moving average, then the cumulative L1 penalty by truncated gradient
+(Tsuruoka et al. 2009, scikit-learn's ``l1penalty``).
+"""
+
+from __future__ import annotations
+
+import math
+
+from ._codes import (
+    AVG_EMA,
+    AVG_POLYAK,
+    C_AVERAGE,
+    C_AVG_START,
+    C_FIT_INTERCEPT,
+    C_OPTIMIZER,
+    C_PENALTY,
+    H_ALPHA,
+    H_BETA1,
+    H_BETA2,
+    H_CLIP,
+    H_EMA,
+    H_EPS,
+    H_L1_RATIO,
+    H_MOMENTUM,
+    H_RHO,
+    H_WEIGHT_DECAY,
+    K_L1_U,
+    OPT_ADAGRAD,
+    OPT_ADAM,
+    OPT_ADAMW,
+    OPT_MOMENTUM,
+    OPT_NESTEROV,
+    OPT_RMSPROP,
+    PEN_ELASTICNET,
+    PEN_L1,
+    PEN_L2,
+)
+from ._jit import kernel
+
+
+@kernel
+def l2_coefficient(codes, hp):
+    """Return the coupled L2 coefficient alpha (1 - l1_ratio) (0 without L2)."""
+    pen = codes[C_PENALTY]
+    if pen == PEN_L2:
+        return hp[H_ALPHA]
+    if pen == PEN_ELASTICNET:
+        return hp[H_ALPHA] * (1.0 - hp[H_L1_RATIO])
+    return 0.0
+
+
+@kernel
+def l1_coefficient(codes, hp):
+    """Return alpha l1_ratio (0 without L1)."""
+    pen = codes[C_PENALTY]
+    if pen == PEN_L1:
+        return hp[H_ALPHA]
+    if pen == PEN_ELASTICNET:
+        return hp[H_ALPHA] * hp[H_L1_RATIO]
+    return 0.0
+
+
+@kernel
+def truncate_l1(w, q, j, z, u):
+    """Apply the cumulative L1 penalty to ``w[j]`` whose value before it is ``z``."""
+    if z > 0.0:
+        w[j] = max(0.0, z - (u + q[j]))
+    elif z < 0.0:
+        w[j] = min(0.0, z + (u - q[j]))
+    q[j] += w[j] - z
+
+
+@kernel
+def gradient_norm(params, gvec, gl, gb, a2, fit_intercept):
+    """Return the L2 norm of the full step gradient (loss + coupled L2)."""
+    d = params.shape[0] - 1
+    acc = 0.0
+    for j in range(d):
+        g = gl * gvec[j] + a2 * params[j]
+        acc += g * g
+    if fit_intercept:
+        acc += gb * gb
+    return math.sqrt(acc)
+
+
+@kernel
+def apply_step(params, gvec, gl, gb, opt, avg, q, hp, codes, t, eta, carry, need_norm):
+    """Take one optimizer step; return the unclipped gradient norm (or -1)."""
+    T = params.dtype.type
+    d = params.shape[0] - 1
+    fit_b = codes[C_FIT_INTERCEPT] != 0
+    a2 = l2_coefficient(codes, hp)
+    a1 = l1_coefficient(codes, hp)
+
+    norm = -1.0
+    c = 1.0
+    clip = hp[H_CLIP]
+    if clip > 0.0 or need_norm:
+        norm = gradient_norm(params, gvec, gl, gb, a2, fit_b)
+        if clip > 0.0 and norm > clip:
+            c = clip / norm
+
+    # scalars in the parameters' dtype
+    cg = T(c * gl)
+    ca2 = T(c * a2)
+    ceta = T(eta)
+    keep = T(1.0 - eta * hp[H_WEIGHT_DECAY])
+    gbc = c * gb
+
+    # averaging
+    avg_code = codes[C_AVERAGE]
+    do_avg = False
+    mu = T(0.0)
+    if avg_code == AVG_POLYAK:
+        k = t - codes[C_AVG_START] + 1.0
+        if k >= 1.0:
+            do_avg = True
+            mu = T(1.0 / k)
+    elif avg_code == AVG_EMA:
+        do_avg = True
+        mu = T(1.0 - hp[H_EMA])
+
+    # cumulative L1 (scikit-learn adds to u before truncating)
+    do_l1 = a1 > 0.0
+    u = T(0.0)
+    if do_l1:
+        carry[K_L1_U] += a1 * eta
+        u = T(carry[K_L1_U])
+
+    code = codes[C_OPTIMIZER]
+    if code == OPT_MOMENTUM or code == OPT_NESTEROV:
+        beta = T(hp[H_MOMENTUM])
+        nest = code == OPT_NESTEROV
+        v = opt[0]
+        for j in range(d):
+            g = cg * gvec[j] + ca2 * params[j]
+            vj = beta * v[j] + g
+            v[j] = vj
+            step = g + beta * vj if nest else vj
+            z = params[j] * keep - ceta * step
+            params[j] = z
+            if do_avg:
+                avg[j] += (z - avg[j]) * mu
+            if do_l1:
+                truncate_l1(params, q, j, z, u)
+        if fit_b:
+            vb = hp[H_MOMENTUM] * v[d] + gbc
+            v[d] = vb
+            sb = gbc + hp[H_MOMENTUM] * vb if nest else vb
+            params[d] = params[d] - eta * sb
+    elif code == OPT_ADAGRAD or code == OPT_RMSPROP:
+        rho = T(1.0) if code == OPT_ADAGRAD else T(hp[H_RHO])
+        one_m = T(1.0) if code == OPT_ADAGRAD else T(1.0 - hp[H_RHO])
+        eps = T(hp[H_EPS])
+        s = opt[0]
+        for j in range(d):
+            g = cg * gvec[j] + ca2 * params[j]
+            sj = rho * s[j] + one_m * g * g
+            s[j] = sj
+            z = params[j] * keep - ceta * g / (math.sqrt(sj) + eps)
+            params[j] = z
+            if do_avg:
+                avg[j] += (z - avg[j]) * mu
+            if do_l1:
+                truncate_l1(params, q, j, z, u)
+        if fit_b:
+            sb = rho * s[d] + one_m * gbc * gbc
+            s[d] = sb
+            params[d] = params[d] - eta * gbc / (math.sqrt(sb) + hp[H_EPS])
+    elif code == OPT_ADAM or code == OPT_ADAMW:
+        b1 = hp[H_BETA1]
+        b2 = hp[H_BETA2]
+        bc1 = 1.0 - math.pow(b1, t)
+        bc2 = 1.0 - math.pow(b2, t)
+        step_size = T(eta / bc1)
+        inv_sqrt_bc2 = T(1.0 / math.sqrt(bc2))
+        tb1 = T(b1)
+        tb2 = T(b2)
+        one_b1 = T(1.0 - b1)
+        one_b2 = T(1.0 - b2)
+        eps = T(hp[H_EPS])
+        m = opt[0]
+        v = opt[1]
+        for j in range(d):
+            g = cg * gvec[j] + ca2 * params[j]
+            mj = tb1 * m[j] + one_b1 * g
+            vj = tb2 * v[j] + one_b2 * g * g
+            m[j] = mj
+            v[j] = vj
+            z = params[j] * keep - step_size * mj / (math.sqrt(vj) * inv_sqrt_bc2 + eps)
+            params[j] = z
+            if do_avg:
+                avg[j] += (z - avg[j]) * mu
+            if do_l1:
+                truncate_l1(params, q, j, z, u)
+        if fit_b:
+            mb = b1 * m[d] + (1.0 - b1) * gbc
+            vb = b2 * v[d] + (1.0 - b2) * gbc * gbc
+            m[d] = mb
+            v[d] = vb
+            params[d] = params[d] - (eta / bc1) * mb / (
+                math.sqrt(vb) / math.sqrt(bc2) + hp[H_EPS]
+            )
+    else:  # plain SGD, scikit-learn's form: shrink (floored at 0), then step
+        shrink = T(max(0.0, 1.0 - eta * (c * a2 + hp[H_WEIGHT_DECAY])))
+        step = T(eta * c * gl)
+        for j in range(d):
+            z = params[j] * shrink - step * gvec[j]
+            params[j] = z
+            if do_avg:
+                avg[j] += (z - avg[j]) * mu
+            if do_l1:
+                truncate_l1(params, q, j, z, u)
+        if fit_b:
+            params[d] = params[d] - eta * gbc
+    if do_avg:
+        avg[d] += (params[d] - avg[d]) * mu
+    return norm
