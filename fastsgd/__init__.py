@@ -1,1 +1,11 @@
-"""fastsgd: fast, trustworthy gradient-method training of linear models."""
+"""fastsgd: fast, trustworthy gradient-method training of linear models.
+
+Numba-compiled epochs under a scikit-learn estimator: :class:`SGDRegressor` is
+a drop-in superset of scikit-learn's, :func:`closed_form` the exact
+least-squares answer to compare with.
+"""
+
+from .linear_model import DivergenceWarning, SGDRegressor
+
+__all__ = ["DivergenceWarning", "SGDRegressor"]
+__version__ = "0.1.0.dev0"

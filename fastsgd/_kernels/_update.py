@@ -104,7 +104,7 @@ def gradient_norm(params, gvec, gl, gb, a2, fit_intercept):
     return math.sqrt(acc)
 
 
-@kernel
+@kernel(inline="always")
 def apply_step(params, gvec, gl, gb, opt, avg, q, hp, codes, t, eta, carry, need_norm):
     """Take one optimizer step; return the unclipped gradient norm (or -1)."""
     T = params.dtype.type
@@ -158,12 +158,7 @@ def apply_step(params, gvec, gl, gb, opt, avg, q, hp, codes, t, eta, carry, need
             vj = beta * v[j] + g
             v[j] = vj
             step = g + beta * vj if nest else vj
-            z = params[j] * keep - ceta * step
-            params[j] = z
-            if do_avg:
-                avg[j] += (z - avg[j]) * mu
-            if do_l1:
-                truncate_l1(params, q, j, z, u)
+            params[j] = params[j] * keep - ceta * step
         if fit_b:
             vb = hp[H_MOMENTUM] * v[d] + gbc
             v[d] = vb
@@ -178,12 +173,7 @@ def apply_step(params, gvec, gl, gb, opt, avg, q, hp, codes, t, eta, carry, need
             g = cg * gvec[j] + ca2 * params[j]
             sj = rho * s[j] + one_m * g * g
             s[j] = sj
-            z = params[j] * keep - ceta * g / (math.sqrt(sj) + eps)
-            params[j] = z
-            if do_avg:
-                avg[j] += (z - avg[j]) * mu
-            if do_l1:
-                truncate_l1(params, q, j, z, u)
+            params[j] = params[j] * keep - ceta * g / (math.sqrt(sj) + eps)
         if fit_b:
             sb = rho * s[d] + one_m * gbc * gbc
             s[d] = sb
@@ -208,12 +198,9 @@ def apply_step(params, gvec, gl, gb, opt, avg, q, hp, codes, t, eta, carry, need
             vj = tb2 * v[j] + one_b2 * g * g
             m[j] = mj
             v[j] = vj
-            z = params[j] * keep - step_size * mj / (math.sqrt(vj) * inv_sqrt_bc2 + eps)
-            params[j] = z
-            if do_avg:
-                avg[j] += (z - avg[j]) * mu
-            if do_l1:
-                truncate_l1(params, q, j, z, u)
+            params[j] = params[j] * keep - step_size * mj / (
+                math.sqrt(vj) * inv_sqrt_bc2 + eps
+            )
         if fit_b:
             mb = b1 * m[d] + (1.0 - b1) * gbc
             vb = b2 * v[d] + (1.0 - b2) * gbc * gbc
@@ -226,14 +213,15 @@ def apply_step(params, gvec, gl, gb, opt, avg, q, hp, codes, t, eta, carry, need
         shrink = T(max(0.0, 1.0 - eta * (c * a2 + hp[H_WEIGHT_DECAY])))
         step = T(eta * c * gl)
         for j in range(d):
-            z = params[j] * shrink - step * gvec[j]
-            params[j] = z
-            if do_avg:
-                avg[j] += (z - avg[j]) * mu
-            if do_l1:
-                truncate_l1(params, q, j, z, u)
+            params[j] = params[j] * shrink - step * gvec[j]
         if fit_b:
             params[d] = params[d] - eta * gbc
+    # averaging sees the iterate after the step and before the L1 truncation
+    # (scikit-learn's order); separate passes keep the update loops branch-free
     if do_avg:
-        avg[d] += (params[d] - avg[d]) * mu
+        for j in range(d + 1):
+            avg[j] += (params[j] - avg[j]) * mu
+    if do_l1:
+        for j in range(d):
+            truncate_l1(params, q, j, params[j], u)
     return norm

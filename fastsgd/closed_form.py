@@ -1,0 +1,385 @@
+"""Exact (weighted, L2-regularised) least squares in closed form.
+
+The reference solution that the gradient methods are checked against: a Cholesky
+factorisation of the regularised Gram matrix, with a minimum-norm SVD fallback when
+the normal equations are singular or too ill-conditioned to be trusted.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse
+import scipy.sparse.linalg
+from sklearn.utils import check_X_y
+from sklearn.utils.validation import _check_sample_weight
+
+__all__ = ["IllConditionedWarning", "closed_form"]
+
+_EPS = np.finfo(np.float64).eps
+
+# Smallest accepted estimate of the reciprocal condition number of the diagonally
+# equilibrated Gram matrix before we stop trusting Cholesky. The forward error of
+# the normal-equations solve is about eps / rcond, so 1e-10 still guarantees ~6
+# correct digits (eps / 1e-10 ~ 2e-6). A rank-deficient X yields rcond near the
+# rounding floor of forming the Gram matrix (~sqrt(n) * eps, 2e-13 at n = 1e6),
+# far below 1e-10, so exact singularity is reliably caught.
+_RCOND_TOL = 1e-10
+
+# Safety factor on the perturbation bound of the computed Gram matrix: we require
+# rcond >= _PERTURB_SAFETY * n_features * cancellation * eps (see `_solve`).
+_PERTURB_SAFETY = 10.0
+
+# Iterative-refinement steps after the Cholesky solve (residuals are computed from
+# the data, not from the Gram matrix, so they undo the cancellation of the
+# uncentered sparse Gram formula).
+_MAX_REFINE = 5
+
+# Sparse fallback: densify the centered data (exact SVD solution) when it has at
+# most this many elements (2**22 float64 = 32 MiB); otherwise use LSQR.
+_DENSIFY_MAX = 2**22
+
+
+class IllConditionedWarning(UserWarning):
+    """The normal equations were singular or ill-conditioned.
+
+    Emitted by `closed_form` when it returns the minimum-norm least-squares solution
+    (computed from an SVD of the data, or by LSQR for large sparse input) instead of
+    the Cholesky solution of the normal equations.
+    """
+
+
+def closed_form(X, y, alpha=0.0, fit_intercept=True, sample_weight=None):
+    r"""Solve weighted ridge / ordinary least squares exactly.
+
+    Minimises, over ``coef`` (``w``) and ``intercept`` (``b``),
+
+    .. math::
+
+        \sum_i s_i (y_i - x_i \cdot w - b)^2 + \alpha \lVert w \rVert_2^2,
+
+    the objective of :class:`sklearn.linear_model.Ridge` with the same ``alpha``
+    (:class:`~sklearn.linear_model.LinearRegression` for ``alpha=0``). It is twice
+    ``(1/2) sum_i s_i (y_i - x_i.w - b)^2 + (alpha/2) ||w||^2``, so ``alpha`` is
+    *not* divided by the number of samples or by the sum of the weights: it is
+    the ridge added to the weighted Gram matrix. The intercept is never penalised.
+
+    With ``fit_intercept=True``, ``X`` and ``y`` are centered by their
+    sample-weighted means ``x_mean``, ``y_mean`` and the solver computes
+
+    .. math::
+
+        (X_c^T S X_c + \alpha I)\, w = X_c^T S y_c,
+        \qquad b = \bar y - \bar x \cdot w,
+
+    with ``S = diag(sample_weight)``. The symmetric positive (semi-)definite
+    system is equilibrated by its diagonal, factorised by Cholesky, and the
+    solution polished by iterative refinement with residuals computed from the
+    data.
+
+    Parameters
+    ----------
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        Training data, ``n_samples >= 1`` and ``n_features >= 1``, all finite.
+        Sparse input is converted to CSR and never densified on the Cholesky
+        path. float32 input gives float32 output, anything else float64; the
+        computation is always done in float64.
+    y : array-like of shape (n_samples,)
+        Finite targets. Must be 1-D.
+    alpha : float, default=0.0
+        L2 penalty strength, a finite real in ``[0, inf)``, with the scaling of
+        ``sklearn.linear_model.Ridge(alpha=alpha)`` (see above).
+    fit_intercept : bool, default=True
+        Fit an unpenalised intercept. If False, the data are not centered and the
+        returned intercept is 0.
+    sample_weight : array-like of shape (n_samples,) or float, default=None
+        Non-negative finite weights ``s_i``, not all zero. None means all ones.
+
+    Returns
+    -------
+    coef : ndarray of shape (n_features,)
+        The coefficients ``w``, of X's dtype (float32 or float64).
+    intercept : numpy.float32 or numpy.float64
+        The intercept ``b`` as a scalar of X's dtype (0 if not
+        ``fit_intercept``).
+
+    Raises
+    ------
+    ValueError
+        If X or y are empty, non-finite or of mismatched length, if y is not
+        1-D, if ``alpha`` is not a finite real ``>= 0``, or if ``sample_weight``
+        is negative, non-finite, all zero or of the wrong length.
+
+    Warns
+    -----
+    IllConditionedWarning
+        If the regularised Gram matrix is singular or its estimated reciprocal
+        condition number (after diagonal equilibration) is below ``1e-10`` (or
+        below the rounding floor of the sparse Gram formula, whichever is
+        larger). The minimum-norm least-squares solution is then returned: from
+        an SVD of the centered, weighted data (``scipy.linalg.lstsq`` with the
+        ``gelsd`` driver and NumPy's default rank cutoff
+        ``eps * max(n_samples, n_features)``); for sparse input with more than
+        ``2**22`` elements, from ``scipy.sparse.linalg.lsqr`` with tight
+        tolerances instead of densifying. The norm minimised excludes the
+        intercept.
+
+    Notes
+    -----
+    Memory: dense input is copied once (a centered, weighted float64 copy);
+    sparse input costs one float64 copy of its nonzeros plus the dense
+    ``(n_features, n_features)`` Gram matrix, computed as
+    ``X^T S X - (sum s) x_mean x_mean^T``. That formula cancels badly when the
+    column means are large against their spread; the cancellation is measured,
+    included in the conditioning test, and undone by iterative refinement.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastsgd.closed_form import closed_form
+    >>> X = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0], [3.0, 1.0]])
+    >>> y = 1.0 + X @ np.array([2.0, -1.0])
+    >>> coef, intercept = closed_form(X, y)
+    >>> np.round(coef, 6).tolist(), round(float(intercept), 6)
+    ([2.0, -1.0], 1.0)
+    >>> coef, intercept = closed_form(X, y, alpha=1.0)  # == Ridge(alpha=1.0)
+    >>> coef.dtype, type(intercept)
+    (dtype('float64'), <class 'numpy.float64'>)
+    """
+    X, y = check_X_y(
+        X,
+        y,
+        accept_sparse="csr",
+        dtype=[np.float64, np.float32],
+        y_numeric=True,
+        ensure_all_finite=True,
+        multi_output=True,
+    )
+    if y.ndim != 1:
+        raise ValueError(
+            f"y must be 1-D of shape (n_samples,), got an array of shape {y.shape}."
+        )
+    if (
+        isinstance(alpha, (bool, np.bool_))
+        or not isinstance(alpha, numbers.Real)
+        or not np.isfinite(alpha)
+        or alpha < 0
+    ):
+        raise ValueError(f"alpha must be a finite real number >= 0, got {alpha!r}.")
+    s = _check_sample_weight(
+        sample_weight, X, dtype=np.float64, ensure_non_negative=True
+    )
+    out_dtype = X.dtype
+    alpha = float(alpha)
+    y = np.asarray(y, dtype=np.float64)
+
+    sqrt_s = np.sqrt(s)
+    s_sum = float(s.sum())
+    if scipy.sparse.issparse(X):
+        op = _SparseCentered(X, s, sqrt_s, s_sum, fit_intercept)
+    else:
+        op = _DenseCentered(X, s, sqrt_s, s_sum, fit_intercept)
+    if fit_intercept:
+        y_mean = float(s @ y) / s_sum
+        yc = y - y_mean
+        y_mean += float(s @ yc) / s_sum  # second pass: exact weighted mean
+        yc = y - y_mean
+    else:
+        y_mean = 0.0
+        yc = y
+    b = sqrt_s * yc
+
+    w = _solve(op, b, alpha)
+
+    coef = w.astype(out_dtype, copy=False)
+    if fit_intercept:
+        intercept = out_dtype.type(y_mean - float(op.x_mean @ w))
+    else:
+        intercept = out_dtype.type(0.0)
+    return coef, intercept
+
+
+class _DenseCentered:
+    """``A = S^(1/2) (X - 1 x_mean^T)`` stored as one float64 copy of X."""
+
+    def __init__(self, X, s, sqrt_s, s_sum, fit_intercept):
+        A = np.array(X, dtype=np.float64, order="C", copy=True)
+        n_features = A.shape[1]
+        if fit_intercept:
+            x_mean = (s @ A) / s_sum
+            A -= x_mean
+            correction = (s @ A) / s_sum  # second pass removes rounding of the mean
+            A -= correction
+            x_mean += correction
+        else:
+            x_mean = np.zeros(n_features)
+        A *= sqrt_s[:, None]
+        self.A = A
+        self.x_mean = x_mean
+        self.shape = A.shape
+        # Entries of A^T A carry no cancellation: rounding is relative to the diagonal.
+        self.cancellation = 1.0
+
+    def gram(self):
+        G = self.A.T @ self.A
+        return G, np.diag(G).copy()
+
+    def matvec(self, v):
+        return self.A @ v
+
+    def rmatvec(self, u):
+        return self.A.T @ u
+
+    def dense(self):
+        return self.A
+
+
+class _SparseCentered:
+    """``A = S^(1/2) (X - 1 x_mean^T)`` applied implicitly to a CSR matrix."""
+
+    def __init__(self, X, s, sqrt_s, s_sum, fit_intercept):
+        # S^(1/2) X: one float64 copy of the nonzeros, no densification.
+        row_scale = np.repeat(sqrt_s, np.diff(X.indptr))
+        A0 = scipy.sparse.csr_matrix(
+            (X.data.astype(np.float64) * row_scale, X.indices.copy(), X.indptr.copy()),
+            shape=X.shape,
+        )
+        self.A0 = A0
+        self.sqrt_s = sqrt_s
+        self.s_sum = s_sum
+        self.fit_intercept = fit_intercept
+        self.shape = A0.shape
+        if fit_intercept:
+            self.x_mean = np.asarray(A0.T @ sqrt_s).ravel() / s_sum
+        else:
+            self.x_mean = np.zeros(A0.shape[1])
+        self.cancellation = 1.0
+
+    def gram(self):
+        G0 = np.asarray((self.A0.T @ self.A0).toarray(), dtype=np.float64)
+        diag0 = np.diag(G0).copy()
+        if self.fit_intercept:
+            G = G0 - self.s_sum * np.outer(self.x_mean, self.x_mean)
+        else:
+            G = G0
+        return G, diag0
+
+    def matvec(self, v):
+        v = np.ravel(v)
+        out = np.asarray(self.A0 @ v).ravel()
+        if self.fit_intercept:
+            out -= self.sqrt_s * float(self.x_mean @ v)
+        return out
+
+    def rmatvec(self, u):
+        u = np.ravel(u)
+        out = np.asarray(self.A0.T @ u).ravel()
+        if self.fit_intercept:
+            out -= self.x_mean * float(self.sqrt_s @ u)
+        return out
+
+    def dense(self):
+        A = self.A0.toarray()
+        if self.fit_intercept:
+            A -= np.outer(self.sqrt_s, self.x_mean)
+        return A
+
+
+def _solve(op, b, alpha):
+    """Solve ``(A^T A + alpha I) w = A^T b``; min-norm fallback if ill-posed."""
+    n_features = op.shape[1]
+    c = op.rmatvec(b)
+    G, diag_uncentered = op.gram()
+    G[np.diag_indices_from(G)] += alpha
+    diag = np.diag(G).copy()
+
+    reason = None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # Ratio of the uncentered to the centered diagonal: how many digits the
+        # formula X^T S X - (sum s) x_mean x_mean^T cancelled (1 when centered).
+        cancellation = np.max((diag_uncentered + alpha) / diag)
+    if not np.all(np.isfinite(G)):
+        reason = "the Gram matrix overflows"
+    elif not np.all(diag > 0) or not np.isfinite(cancellation):
+        reason = "a column is constant (zero after centering) and alpha is 0"
+    if reason is None:
+        tol = max(_RCOND_TOL, _PERTURB_SAFETY * n_features * cancellation * _EPS)
+        d = 1.0 / np.sqrt(diag)
+        G_hat = G * d[:, None] * d[None, :]
+        G_hat[np.diag_indices_from(G_hat)] = 1.0
+        try:
+            factor = scipy.linalg.cho_factor(G_hat, lower=False, check_finite=False)
+        except np.linalg.LinAlgError:
+            reason = "the Cholesky factorisation failed (matrix not positive definite)"
+        else:
+            anorm = float(np.abs(G_hat).sum(axis=0).max())
+            rcond, info = scipy.linalg.lapack.dpocon(factor[0], anorm, uplo="U")
+            if info != 0 or not rcond >= tol:
+                reason = (
+                    f"estimated reciprocal condition number {rcond:.2g} "
+                    f"< tolerance {tol:.2g}"
+                )
+    if reason is None:
+        w = d * scipy.linalg.cho_solve(factor, d * c, check_finite=False)
+        w = _refine(op, b, alpha, w, factor, d)
+        if np.all(np.isfinite(w)):
+            return w
+        reason = "the Cholesky solution is not finite"
+
+    warnings.warn(
+        "closed_form: the normal equations (X^T S X + alpha I) w = X^T S y are "
+        f"singular or ill-conditioned ({reason}); returned the minimum-norm "
+        "least-squares solution instead.",
+        IllConditionedWarning,
+        stacklevel=3,
+    )
+    return _min_norm(op, b, alpha)
+
+
+def _refine(op, b, alpha, w, factor, d):
+    """Refine w iteratively, with residuals computed from the data."""
+    prev = np.inf
+    for _ in range(_MAX_REFINE):
+        r = op.rmatvec(b - op.matvec(w)) - alpha * w
+        dw = d * scipy.linalg.cho_solve(factor, d * r, check_finite=False)
+        step = np.linalg.norm(dw)
+        if not step < prev:  # stagnated at the rounding floor (or diverging)
+            break
+        w = w + dw
+        prev = 0.5 * step
+        if step <= 4 * _EPS * np.linalg.norm(w):
+            break
+    return w
+
+
+def _min_norm(op, b, alpha):
+    """Minimum-norm minimiser of ``||b - A w||^2 + alpha ||w||^2``."""
+    n_samples, n_features = op.shape
+    if isinstance(op, _SparseCentered) and n_samples * n_features > _DENSIFY_MAX:
+        A = scipy.sparse.linalg.LinearOperator(
+            op.shape, matvec=op.matvec, rmatvec=op.rmatvec, dtype=np.float64
+        )
+        result = scipy.sparse.linalg.lsqr(
+            A,
+            b,
+            damp=np.sqrt(alpha),
+            atol=1e-14,
+            btol=1e-14,
+            conlim=1e16,
+            iter_lim=max(1000, 10 * n_features),
+        )
+        return result[0]
+    A = op.dense()
+    if alpha > 0:
+        # Ridge as least squares on [A; sqrt(alpha) I], [b; 0] (full column rank
+        # in exact arithmetic; the SVD cutoff still guards absurd scales).
+        A = np.vstack([A, np.sqrt(alpha) * np.eye(n_features)])
+        b = np.concatenate([b, np.zeros(n_features)])
+    cond = _EPS * max(A.shape)  # numpy.linalg.lstsq's default rcond
+    w = scipy.linalg.lstsq(
+        A, b, cond=cond, lapack_driver="gelsd", check_finite=False, overwrite_a=True
+    )[0]
+    return w

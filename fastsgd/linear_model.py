@@ -1,0 +1,854 @@
+"""``SGDRegressor``: scikit-learn's estimator, trained by compiled epochs.
+
+This is the one module that speaks scikit-learn.  It validates once at the
+boundary, then runs one compiled call per epoch (``_kernels.epoch_dense`` or
+``_kernels.epoch_csr``) and does only per-epoch work in Python: the stopping
+rules, the history, the divergence check and the validation score.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import ShuffleSplit
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.extmath import safe_sparse_dot
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
+
+from . import _objective
+from ._kernels import _codes as K
+from ._kernels import epoch_csr, epoch_dense
+from .optim import TrainState, optimizer_hparams
+from .schedules import schedule_hparams
+
+__all__ = ["SGDRegressor", "DivergenceWarning"]
+
+MAX_INT = np.iinfo(np.int32).max
+# rows per block for sampling="blocks" (a block of 64 rows of 100 float64
+# features is 50 KiB: read in order, it streams like an in-order epoch)
+BLOCK_ROWS = 64
+# an epoch whose mean loss exceeds the loss of the starting model by this
+# factor has diverged
+DIVERGENCE_FACTOR = 1e4
+
+
+class DivergenceWarning(RuntimeWarning):
+    """Training diverged; the estimator kept the last finite coefficients."""
+
+
+class SGDRegressor(RegressorMixin, BaseEstimator):
+    """Linear regression by stochastic gradient methods, in compiled epochs.
+
+    A drop-in superset of :class:`sklearn.linear_model.SGDRegressor`: every
+    parameter of scikit-learn's class has the same name, default and meaning
+    here; the parameters after ``average`` are fastsgd's additions (mini-batches,
+    full-batch gradient descent, momentum, Nesterov, AdaGrad, RMSProp, Adam and
+    AdamW, more schedules, clipping, EMA averaging and training history).
+
+    The model minimises ``mean_i sw_i loss(y_i, x_i w + b) + penalty(w)``; the
+    intercept ``b`` is never penalised or decayed.
+
+    Parameters
+    ----------
+    loss : {'squared_error', 'huber', 'epsilon_insensitive', \
+'squared_epsilon_insensitive'}, default='squared_error'
+        ``squared_error`` is ``(p - y)^2 / 2``; ``huber`` is quadratic within
+        ``epsilon`` of the target and linear beyond; the epsilon-insensitive
+        losses ignore errors below ``epsilon`` (linearly or squared beyond).
+    penalty : {'l2', 'l1', 'elasticnet', None}, default='l2'
+        L2 is the coupled gradient ``alpha w`` (for Adam this is the classic
+        "Adam + L2"; use ``weight_decay`` for decoupled decay). L1 uses the
+        cumulative truncated-gradient method (Tsuruoka et al., 2009) as
+        scikit-learn does, for every optimizer.
+    alpha : float, default=0.0001
+        Penalty strength, in [0, inf). Also sets the rate of ``'optimal'``.
+    l1_ratio : float, default=0.15
+        Elastic-net mixing in [0, 1]: 0 is L2, 1 is L1.
+    fit_intercept : bool, default=True
+        Whether to fit the intercept.
+    max_iter : int, default=1000
+        Maximum number of epochs (passes over the training data), >= 1. With
+        ``batch_size='full'`` an epoch is one gradient-descent step.
+    tol : float or None, default=1e-3
+        Stop when the epoch objective (or, with early stopping, the validation
+        score) has not improved by ``tol`` for ``n_iter_no_change`` epochs.
+        ``None`` disables the rule. In [0, inf).
+    shuffle : bool, default=True
+        Whether to visit the rows in a new random order each epoch. ``False``
+        visits them in the order given.
+    verbose : int, default=0
+        Print a line per epoch when > 0.
+    epsilon : float, default=0.1
+        Width of the insensitive zone, or Huber's threshold, in [0, inf).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the shuffling and the validation split.
+    learning_rate : str, default='invscaling'
+        Schedule of the step size ``eta`` at 1-based step ``t``:
+
+        - ``'constant'``: ``eta0``;
+        - ``'optimal'``: ``1 / (alpha (t0 + t - 1))`` (Bottou's heuristic t0);
+        - ``'invscaling'``: ``eta0 / t ** power_t``;
+        - ``'adaptive'``: ``eta0``, divided by 5 each time the stopping rule
+          fires, until it falls below 1e-6;
+        - ``'pa1'``, ``'pa2'``: passive-aggressive steps (epsilon-insensitive
+          loss, per-example SGD only), as scikit-learn;
+        - ``'step'``: ``eta0 * gamma ** floor(epoch / step_every)``;
+        - ``'cosine'``: from ``eta0`` to ``eta_min`` along a half cosine over
+          the planned ``max_iter`` epochs, then ``eta_min``;
+        - ``'onecycle'``: up from ``eta0 / 25`` to ``eta0`` over the first
+          ``pct_start`` of the run, then down to ``eta0 / 25e4`` (PyTorch's
+          OneCycleLR with cosine annealing).
+    eta0 : float, default=0.01
+        Initial (or peak) learning rate, in (0, inf).
+    power_t : float, default=0.25
+        Exponent of ``'invscaling'``.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data and stop when its R^2
+        stops improving (see ``tol``).
+    validation_fraction : float, default=0.1
+        Fraction held out for early stopping, in (0, 1).
+    n_iter_no_change : int, default=5
+        Epochs without improvement before stopping, >= 1.
+    warm_start : bool, default=False
+        Start ``fit`` from the previous ``coef_`` and ``intercept_``. As in
+        scikit-learn the step counter, the schedule and the optimizer state
+        start afresh; ``partial_fit`` keeps all of them.
+    average : bool or int, default=False
+        Polyak averaging: ``coef_`` is the mean of the iterates from step
+        ``average`` on (``True`` means 1).
+    batch_size : int or 'full', default=1
+        Rows per step, >= 1. The gradient is the (sample-weighted) mean over
+        the batch; the last, partial batch of an epoch is used, not dropped.
+        ``'full'`` (or any value >= the number of training rows) is full-batch
+        gradient descent: one step per epoch.
+    optimizer : {'sgd', 'momentum', 'nesterov', 'adagrad', 'rmsprop', 'adam', \
+'adamw'}, default='sgd'
+        Update rule, with ``g`` the gradient (loss + coupled L2, clipped):
+        momentum ``v <- beta v + g, w <- w - eta v``; nesterov
+        ``w <- w - eta (g + beta v)``; adagrad ``s <- s + g^2``; rmsprop
+        ``s <- rho s + (1 - rho) g^2``, both ``w <- w - eta g / (sqrt(s) +
+        eps)``; adam and adamw: bias-corrected moments, ``w <- w - eta m_hat /
+        (sqrt(v_hat) + eps)``. These are torch.optim's conventions.
+    momentum : float, default=0.9
+        ``beta`` of momentum and Nesterov, in [0, 1).
+    rho : float, default=0.99
+        RMSProp's decay, in [0, 1).
+    beta1 : float, default=0.9
+        Adam's first-moment decay, in [0, 1).
+    beta2 : float, default=0.999
+        Adam's second-moment decay, in [0, 1).
+    eps : float, default=1e-8
+        Denominator guard of AdaGrad, RMSProp and Adam, in (0, inf).
+    weight_decay : float or None, default=None
+        Decoupled decay ``w <- (1 - eta lambda) w`` for every optimizer, in
+        [0, inf). ``None`` means 0.01 for ``'adamw'`` (torch's default) and 0
+        otherwise.
+    clip_norm : float or None, default=None
+        Clip each step's gradient to this global L2 norm, in (0, inf).
+    ema_decay : float or None, default=None
+        Report an exponential moving average of the iterates with this decay,
+        in (0, 1). Cannot be combined with ``average``.
+    sampling : {'epoch', 'blocks', 'replacement'}, default='epoch'
+        How a shuffled epoch visits rows. ``'epoch'``: a new permutation each
+        epoch (scikit-learn's). ``'blocks'``: the training rows are copied
+        once in a random order, then each epoch visits blocks of 64 rows in a
+        new random order, rows within a block in order — memory-friendly
+        reads for one extra copy of the training data. ``'replacement'``:
+        each step draws rows uniformly with replacement (the streaming view).
+        Requires ``shuffle=True``.
+    warmup : int or float, default=0
+        Linear warmup composed with any schedule: the rate is multiplied by
+        ``t / warmup`` during the first ``warmup`` steps. A float in (0, 1)
+        is a fraction of the planned steps.
+    gamma : float, default=0.1
+        Factor of the ``'step'`` schedule, in (0, 1].
+    step_every : int, default=10
+        Epochs between the ``'step'`` schedule's reductions, >= 1.
+    eta_min : float, default=0.0
+        Floor of the ``'cosine'`` schedule, in [0, inf).
+    pct_start : float, default=0.3
+        Fraction of the run that ``'onecycle'`` spends warming up, in (0, 1).
+    grad_tol : float or None, default=None
+        With full-batch descent, stop when the gradient norm falls below this,
+        in [0, inf). ``stop_reason_`` tells which rule stopped the run.
+    record_every : int, default=0
+        Record the mean loss of every ``record_every`` steps inside the
+        compiled epoch (``step_loss_curve_``); 0 turns it off.
+    restore_best_weights : bool, default=False
+        With early stopping, end with the weights of the best validation
+        score instead of the last ones (as MLPRegressor does).
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,)
+        Weights, in the dtype of the training data (float32 or float64).
+    intercept_ : ndarray of shape (1,)
+        Intercept.
+    n_iter_ : int
+        Epochs run by the last ``fit`` (1 for ``partial_fit``).
+    t_ : float
+        Number of weight updates performed plus one (scikit-learn's counter).
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X has string column names.
+    loss_curve_ : list of float
+        Per epoch, the mean training loss of the rows as they were visited,
+        plus the penalty at the end of the epoch.
+    validation_scores_ : list of float or None
+        Per epoch R^2 on the held-out data (early stopping), else None.
+    eta_curve_ : list of float
+        Mean learning rate used in each epoch.
+    step_loss_curve_ : ndarray
+        Mean loss of every ``record_every`` steps (empty when off).
+    stop_reason_ : str
+        ``'max_iter'``, ``'tol'``, ``'grad_tol'``, ``'early_stopping'`` or
+        ``'diverged'``.
+    best_score_ : float or None
+        Best validation R^2 with early stopping.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastsgd import SGDRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((200, 3))
+    >>> y = X @ [1.0, -2.0, 0.5] + 0.1
+    >>> model = SGDRegressor(random_state=0).fit(X, y)
+    >>> np.round(model.coef_, 1)
+    array([ 1. , -2. ,  0.5])
+    """
+
+    _parameter_constraints: dict = {
+        "loss": [StrOptions(set(K.LOSSES))],
+        "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both"), None],
+        "fit_intercept": ["boolean"],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
+        "shuffle": ["boolean"],
+        "verbose": ["verbose"],
+        "epsilon": [Interval(Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+        "learning_rate": [StrOptions(set(K.SCHEDULES))],
+        "eta0": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, None, None, closed="neither")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "warm_start": ["boolean"],
+        "average": [Interval(Integral, 0, None, closed="neither"), "boolean"],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"full"})],
+        "optimizer": [StrOptions(set(K.OPTIMIZERS))],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "rho": [Interval(Real, 0, 1, closed="left")],
+        "beta1": [Interval(Real, 0, 1, closed="left")],
+        "beta2": [Interval(Real, 0, 1, closed="left")],
+        "eps": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left"), None],
+        "clip_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "ema_decay": [Interval(Real, 0, 1, closed="neither"), None],
+        "sampling": [StrOptions({"epoch", "blocks", "replacement"})],
+        "warmup": [
+            Interval(Integral, 0, None, closed="left"),
+            Interval(Real, 0, 1, closed="neither"),
+        ],
+        "gamma": [Interval(Real, 0, 1, closed="right")],
+        "step_every": [Interval(Integral, 1, None, closed="left")],
+        "eta_min": [Interval(Real, 0, None, closed="left")],
+        "pct_start": [Interval(Real, 0, 1, closed="neither")],
+        "grad_tol": [Interval(Real, 0, None, closed="left"), None],
+        "record_every": [Interval(Integral, 0, None, closed="left")],
+        "restore_best_weights": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        loss="squared_error",
+        *,
+        penalty="l2",
+        alpha=0.0001,
+        l1_ratio=0.15,
+        fit_intercept=True,
+        max_iter=1000,
+        tol=1e-3,
+        shuffle=True,
+        verbose=0,
+        epsilon=0.1,
+        random_state=None,
+        learning_rate="invscaling",
+        eta0=0.01,
+        power_t=0.25,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        warm_start=False,
+        average=False,
+        batch_size=1,
+        optimizer="sgd",
+        momentum=0.9,
+        rho=0.99,
+        beta1=0.9,
+        beta2=0.999,
+        eps=1e-8,
+        weight_decay=None,
+        clip_norm=None,
+        ema_decay=None,
+        sampling="epoch",
+        warmup=0,
+        gamma=0.1,
+        step_every=10,
+        eta_min=0.0,
+        pct_start=0.3,
+        grad_tol=None,
+        record_every=0,
+        restore_best_weights=False,
+    ):
+        self.loss = loss
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.tol = tol
+        self.shuffle = shuffle
+        self.verbose = verbose
+        self.epsilon = epsilon
+        self.random_state = random_state
+        self.learning_rate = learning_rate
+        self.eta0 = eta0
+        self.power_t = power_t
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
+        self.average = average
+        self.batch_size = batch_size
+        self.optimizer = optimizer
+        self.momentum = momentum
+        self.rho = rho
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.eps = eps
+        self.weight_decay = weight_decay
+        self.clip_norm = clip_norm
+        self.ema_decay = ema_decay
+        self.sampling = sampling
+        self.warmup = warmup
+        self.gamma = gamma
+        self.step_every = step_every
+        self.eta_min = eta_min
+        self.pct_start = pct_start
+        self.grad_tol = grad_tol
+        self.record_every = record_every
+        self.restore_best_weights = restore_best_weights
+
+    # ------------------------------------------------------------------ checks
+    def _check_params(self, for_partial_fit=False):
+        """Cross-parameter rules that ``_parameter_constraints`` cannot say."""
+        if self.early_stopping and for_partial_fit:
+            raise ValueError("early_stopping should be False with partial_fit")
+        if self.learning_rate == "optimal" and self.alpha == 0:
+            raise ValueError(
+                "alpha must be > 0 since learning_rate is 'optimal'. alpha is used "
+                "to compute the optimal learning rate."
+            )
+        if self.penalty == "elasticnet" and self.l1_ratio is None:
+            raise ValueError("l1_ratio must be set when penalty is 'elasticnet'")
+        if self.learning_rate in ("pa1", "pa2"):
+            if self.loss != "epsilon_insensitive":
+                raise ValueError(
+                    f"Learning rate '{self.learning_rate}' only works with loss "
+                    "'epsilon_insensitive'."
+                )
+            if self.optimizer != "sgd" or self.batch_size != 1:
+                raise ValueError(
+                    f"Learning rate '{self.learning_rate}' only works with "
+                    "optimizer='sgd' and batch_size=1."
+                )
+        if self.average and self.ema_decay is not None:
+            raise ValueError(
+                "average and ema_decay are two ways to average the iterates; "
+                "set only one of them."
+            )
+        if not self.shuffle and self.sampling != "epoch":
+            raise ValueError(
+                f"sampling={self.sampling!r} needs shuffle=True; shuffle=False "
+                "visits the rows in the order given."
+            )
+
+    def _validate_X_y(self, X, y, sample_weight, reset):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse="csr",
+            dtype=[np.float64, np.float32],
+            order="C",
+            copy=False,
+            y_numeric=True,
+            reset=reset,
+        )
+        if not reset and X.dtype != self._dtype:
+            # partial_fit keeps the dtype of the first call
+            X = X.astype(self._dtype)
+        if sp.issparse(X):
+            X = _kernel_csr(X)
+        else:
+            X = np.asarray(X)  # a memmap reads in place as a plain array
+        y = np.ascontiguousarray(y, dtype=X.dtype)
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+        )
+        return X, y, np.ascontiguousarray(sample_weight)
+
+    # --------------------------------------------------------------- fitting
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
+        """Fit the linear model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; float32 data trains in float32, CSR trains sparse.
+        y : array-like of shape (n_samples,)
+            Targets.
+        coef_init : array-like of shape (n_features,), default=None
+            Initial coefficients.
+        intercept_init : array-like of shape (1,), default=None
+            Initial intercept.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows (1 for unweighted).
+
+        Returns
+        -------
+        self : SGDRegressor
+            The fitted estimator.
+        """
+        self._check_params()
+        warm = self.warm_start and hasattr(self, "coef_")
+        if warm:
+            if coef_init is None:
+                coef_init = self.coef_
+            if intercept_init is None:
+                intercept_init = self.intercept_
+        X, y, sample_weight = self._validate_X_y(X, y, sample_weight, reset=True)
+        self._dtype = X.dtype
+        self._init_state(X.shape[1], X.dtype, coef_init, intercept_init)
+        self._run(X, y, sample_weight, self.max_iter, fitting=True)
+        if (
+            self.tol is not None
+            and self.n_iter_ == self.max_iter
+            and self.stop_reason_ == "max_iter"
+        ):
+            warnings.warn(
+                "Maximum number of iteration reached before convergence. "
+                "Consider increasing max_iter to improve the fit.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Run one epoch over the given rows, continuing the training.
+
+        The step counter, the schedule, the optimizer state and the history
+        carry over from earlier calls.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A chunk of training data.
+        y : array-like of shape (n_samples,)
+            Its targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows.
+
+        Returns
+        -------
+        self : SGDRegressor
+            The updated estimator.
+        """
+        first = not hasattr(self, "_state")
+        if first:
+            self._check_params(for_partial_fit=True)
+        elif self.early_stopping:
+            raise ValueError("early_stopping should be False with partial_fit")
+        X, y, sample_weight = self._validate_X_y(X, y, sample_weight, reset=first)
+        if first:
+            self._dtype = X.dtype
+            self._init_state(X.shape[1], X.dtype, None, None)
+        self._run(X, y, sample_weight, 1, fitting=False)
+        return self
+
+    def _init_state(self, n_features, dtype, coef_init, intercept_init):
+        state = TrainState.zeros(n_features, dtype, self.optimizer)
+        if coef_init is not None:
+            coef_init = np.asarray(coef_init, dtype=dtype).ravel()
+            if coef_init.shape != (n_features,):
+                raise ValueError(
+                    f"coef_init has {coef_init.shape[0]} values; expected "
+                    f"{n_features}, one per feature."
+                )
+            if not np.all(np.isfinite(coef_init)):
+                raise ValueError("coef_init contains NaN or infinity.")
+            state.params[:n_features] = coef_init
+        if intercept_init is not None:
+            intercept_init = np.asarray(intercept_init, dtype=dtype)
+            if intercept_init.shape not in ((), (1,)):
+                raise ValueError(
+                    "intercept_init must be a scalar or have shape (1,); got shape "
+                    f"{intercept_init.shape}."
+                )
+            if not np.all(np.isfinite(intercept_init)):
+                raise ValueError("intercept_init contains NaN or infinity.")
+            state.params[n_features] = intercept_init.reshape(())
+        state.avg[:] = state.params  # EMA starts at the initial point
+        self._state = state
+        self._epochs = 0
+        self._eta = float(self.eta0)
+        self._loss_ref = None
+        self._rng = check_random_state(self.random_state)
+        self._seed = int(self._rng.randint(0, MAX_INT))
+        self.loss_curve_ = []
+        self.validation_scores_ = [] if self.early_stopping else None
+        self.eta_curve_ = []
+        self.step_loss_curve_ = np.zeros(0)
+        self.best_score_ = None
+        self.diverged_ = False
+
+    def _codes_and_hparams(self, m, steps_per_epoch, max_epochs, fitting):
+        codes = np.zeros(K.N_CODES, dtype=np.int64)
+        codes[K.C_LOSS] = K.LOSSES[self.loss]
+        codes[K.C_PENALTY] = K.PENALTIES[self.penalty]
+        codes[K.C_OPTIMIZER] = K.OPTIMIZERS[self.optimizer]
+        codes[K.C_SCHEDULE] = K.SCHEDULES[self.learning_rate]
+        if not self.shuffle:
+            sampling = K.SAMPLE_INORDER
+        else:
+            sampling = {
+                "epoch": K.SAMPLE_SHUFFLE,
+                "blocks": K.SAMPLE_BLOCKS,
+                "replacement": K.SAMPLE_REPLACEMENT,
+            }[self.sampling]
+        codes[K.C_SAMPLING] = sampling
+        if self.ema_decay is not None:
+            codes[K.C_AVERAGE] = K.AVG_EMA
+        elif self.average:
+            codes[K.C_AVERAGE] = K.AVG_POLYAK
+            codes[K.C_AVG_START] = int(self.average)
+        codes[K.C_FIT_INTERCEPT] = int(self.fit_intercept)
+        codes[K.C_BATCH] = m if self.batch_size == "full" else int(self.batch_size)
+        codes[K.C_RECORD_EVERY] = int(self.record_every)
+        codes[K.C_BLOCK] = BLOCK_ROWS
+
+        hp = np.zeros(K.N_HPARAMS, dtype=np.float64)
+        hp[K.H_ALPHA] = self.alpha
+        hp[K.H_L1_RATIO] = 0.0 if self.l1_ratio is None else self.l1_ratio
+        hp[K.H_EPSILON] = self.epsilon
+        optimizer_hparams(self, hp)
+        # cosine / onecycle / warmup fractions plan over max_iter epochs of the
+        # data of the first call (partial_fit keeps counting past the plan)
+        if not hasattr(self, "_planned_steps") or fitting:
+            self._planned_steps = int(self.max_iter) * steps_per_epoch
+        schedule_hparams(self, hp, self._planned_steps)
+        return codes, hp
+
+    def _run(self, X, y, sw, max_epochs, fitting):
+        """Train for up to ``max_epochs`` epochs; the heart of fit/partial_fit."""
+        n = X.shape[0]
+        state = self._state
+        train_idx, val_idx = self._split(y, sw, fitting)
+        if train_idx.shape[0] == 0:
+            raise ValueError("No training rows with positive sample weight.")
+        if self._loss_ref is None:
+            self._loss_ref = self._reference_loss(X, y, sw, train_idx)
+        X_val = y_val = sw_val = None
+        if val_idx is not None:
+            X_val, y_val, sw_val = X[val_idx], y[val_idx], sw[val_idx]
+        if self.shuffle and self.sampling == "blocks":
+            # one shuffled working copy; epochs then read blocks in order
+            perm = self._rng.permutation(train_idx)
+            X, y, sw = X[perm], y[perm], sw[perm]
+            train_idx = np.arange(perm.shape[0], dtype=np.int64)
+        order = np.ascontiguousarray(train_idx, dtype=np.int64)
+        m = order.shape[0]
+        batch = m if self.batch_size == "full" else min(int(self.batch_size), m)
+        steps_per_epoch = -(-m // batch)
+        codes, hp = self._codes_and_hparams(m, steps_per_epoch, max_epochs, fitting)
+        if self.sampling in ("blocks", "replacement") and self.shuffle:
+            iscratch = np.zeros(m + m // BLOCK_ROWS + 1, dtype=np.int64)
+        else:
+            iscratch = np.zeros(1, dtype=np.int64)
+        grad = np.zeros(X.shape[1] + 1, dtype=X.dtype)
+        every = int(self.record_every)
+        rec = np.zeros(steps_per_epoch // every + 1 if every else 1)
+        stats = np.zeros(K.N_STATS, dtype=np.float64)
+        if sp.issparse(X):
+            data_args = (X.data, X.indices, X.indptr)
+            epoch_fn = epoch_csr
+        else:
+            data_args = (X,)
+            epoch_fn = epoch_dense
+        ro = _readonly  # the kernels take the data as read-only views
+        data_args = tuple(ro(a) for a in data_args)
+        y_ro, sw_ro, hp_ro = ro(y), ro(sw), ro(hp)
+
+
+        pen_code = K.PENALTIES[self.penalty]
+        l1_ratio = 0.0 if self.l1_ratio is None else self.l1_ratio
+        tol = -np.inf if self.tol is None else self.tol
+        best_obj = np.inf
+        best_score = -np.inf
+        no_improve = 0
+        best_state = None
+        step_losses = [self.step_loss_curve_] if every else []
+        self.stop_reason_ = "max_iter"
+        started = time.perf_counter()
+        n_run = 0
+        for _ in range(max_epochs):
+            snapshot = state.copy()
+            hp[K.H_ETA0] = self._eta
+            codes[K.C_EPOCH] = self._epochs
+            codes[K.C_SEED] = (self._seed * 1_000_003 + self._epochs) % (2**62)
+            stats[:] = 0.0
+            epoch_fn(
+                *data_args,
+                y_ro,
+                sw_ro,
+                order,
+                iscratch,
+                state.params,
+                state.opt,
+                state.avg,
+                state.q,
+                grad,
+                state.counters,
+                state.carry,
+                hp_ro,
+                ro(codes),
+                stats,
+                rec,
+            )
+            n_run += 1
+            mean_loss = stats[K.S_LOSS_SUM] / max(stats[K.S_WEIGHT_SUM], 1e-300)
+            if self._diverged(state, mean_loss):
+                state.restore(snapshot)
+                self.diverged_ = True
+                self.stop_reason_ = "diverged"
+                warnings.warn(
+                    f"Training diverged in epoch {self._epochs + 1} (mean loss "
+                    f"{mean_loss:.3g} against {self._loss_ref:.3g} at the start): "
+                    "stopped and kept the coefficients from before that epoch. "
+                    f"Lower eta0 (now {self.eta0:g}) or scale the features, e.g. "
+                    "with sklearn.preprocessing.StandardScaler.",
+                    DivergenceWarning,
+                    stacklevel=3,
+                )
+                break
+            self._epochs += 1
+            w_now = state.params[:-1]
+            objective = mean_loss + _objective.penalty_value(
+                pen_code, w_now, self.alpha, l1_ratio
+            )
+            self.loss_curve_.append(float(objective))
+            self.eta_curve_.append(stats[K.S_ETA_SUM] / max(stats[K.S_STEPS], 1.0))
+            if every:
+                step_losses.append(rec[: int(stats[K.S_NREC])].copy())
+
+            if X_val is not None:
+                coef, intercept = self._reported(state)
+                pred = safe_sparse_dot(X_val, coef, dense_output=True) + intercept
+                score = _r2(y_val, pred, sw_val)
+                self.validation_scores_.append(score)
+                if score < best_score + tol:
+                    no_improve += 1
+                else:
+                    no_improve = 0
+                if score > best_score:
+                    best_score = score
+                    if self.restore_best_weights:
+                        best_state = state.copy()
+            else:
+                if objective > best_obj - tol:
+                    no_improve += 1
+                else:
+                    no_improve = 0
+                best_obj = min(best_obj, objective)
+            if self.verbose:
+                self._print_epoch(state, mean_loss, objective, started)
+
+            if (
+                self.grad_tol is not None
+                and batch >= m
+                and 0.0 <= stats[K.S_GRAD_NORM] < self.grad_tol
+            ):
+                self.stop_reason_ = "grad_tol"
+                break
+            if no_improve >= self.n_iter_no_change and fitting:
+                if self.learning_rate == "adaptive" and self._eta > 1e-6:
+                    self._eta /= 5.0
+                    no_improve = 0
+                else:
+                    self.stop_reason_ = (
+                        "early_stopping" if X_val is not None else "tol"
+                    )
+                    break
+
+        if best_state is not None and X_val is not None:
+            state.restore(best_state)
+        if X_val is not None:
+            self.best_score_ = float(best_score)
+        if every:
+            self.step_loss_curve_ = np.concatenate(step_losses)
+        self.n_iter_ = n_run
+        self.t_ = float(state.steps + 1)
+        coef, intercept = self._reported(state)
+        self.coef_ = coef.copy()
+        self.intercept_ = np.array([intercept], dtype=coef.dtype)
+
+    def _reported(self, state):
+        """Return the (coef, intercept) the model reports: averaged or not."""
+        d = state.params.shape[0] - 1
+        if self.ema_decay is not None:
+            src = state.avg
+        elif self.average and state.steps >= int(self.average):
+            src = state.avg
+        else:
+            src = state.params
+        return src[:d], src[d]
+
+    def _split(self, y, sw, fitting):
+        """Return the training rows and the held-out rows (or None)."""
+        n = y.shape[0]
+        if not (self.early_stopping and fitting):
+            train = np.flatnonzero(sw > 0) if np.any(sw == 0) else np.arange(n)
+            return train, None
+        cv = ShuffleSplit(
+            test_size=self.validation_fraction, random_state=self.random_state
+        )
+        idx_train, idx_val = next(cv.split(np.zeros((n, 1)), y))
+        if idx_train.shape[0] == 0 or idx_val.shape[0] == 0:
+            raise ValueError(
+                f"Splitting {n} samples into a train set and a validation set with "
+                f"validation_fraction={self.validation_fraction!r} led to an empty "
+                f"set ({idx_train.shape[0]} and {idx_val.shape[0]} samples). Please "
+                "either change validation_fraction, increase number of samples, or "
+                "disable early_stopping."
+            )
+        if not np.any(sw[idx_val] > 0):
+            raise ValueError(
+                "The sample weights for validation set are all zero, consider "
+                "using a different random state."
+            )
+        idx_train = np.sort(idx_train[sw[idx_train] > 0])
+        return idx_train, np.sort(idx_val)
+
+    def _reference_loss(self, X, y, sw, order):
+        """Return the mean loss of the starting model (the divergence baseline)."""
+        params = self._state.params
+        rows = order
+        pred = safe_sparse_dot(X, params[:-1], dense_output=True)[rows] + params[-1]
+        vals = _objective.losses(K.LOSSES[self.loss], pred, y[rows], self.epsilon)
+        base = _objective.weighted_mean(vals, sw[rows])
+        scale = _objective.weighted_mean(
+            _objective.losses(K.LOSSES[self.loss], 0.0 * y[rows], y[rows], self.epsilon),
+            sw[rows],
+        )
+        return max(base, scale, 1e-12)
+
+    def _diverged(self, state, mean_loss):
+        if not np.isfinite(mean_loss) or not np.all(np.isfinite(state.params)):
+            return True
+        if self.average or self.ema_decay is not None:
+            if not np.all(np.isfinite(state.avg)):
+                return True
+        return mean_loss > DIVERGENCE_FACTOR * self._loss_ref
+
+    def _print_epoch(self, state, mean_loss, objective, started):
+        coef, intercept = self._reported(state)
+        print(f"-- Epoch {self._epochs}")
+        print(
+            f"Norm: {np.linalg.norm(coef):.2f}, NNZs: {np.count_nonzero(coef)}, "
+            f"Bias: {float(intercept):.6f}, T: {state.steps}, "
+            f"Avg. loss: {mean_loss:.6f}, Objective: {objective:.6f}"
+        )
+        print(f"Total training time: {time.perf_counter() - started:.2f} seconds.")
+
+    # ------------------------------------------------------------- predicting
+    def predict(self, X):
+        """Predict targets with the linear model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Predictions, in the dtype of the model for matching input.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse="csr", reset=False)
+        if X.dtype != self.coef_.dtype and X.dtype.kind != "f":
+            X = X.astype(self.coef_.dtype)
+        pred = safe_sparse_dot(X, self.coef_, dense_output=True) + self.intercept_
+        return np.asarray(pred).ravel()
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+def _r2(y, pred, sw):
+    """Sample-weighted R^2 (as sklearn.metrics.r2_score)."""
+    w = sw.astype(np.float64)
+    y = y.astype(np.float64)
+    mean = np.average(y, weights=w) if w.sum() > 0 else y.mean()
+    ss_res = float(np.sum(w * (y - pred) ** 2))
+    ss_tot = float(np.sum(w * (y - mean) ** 2))
+    if ss_tot == 0.0:
+        return 1.0 if ss_res == 0.0 else 0.0
+    return 1.0 - ss_res / ss_tot
+
+
+def _readonly(a):
+    """Return a read-only view (the kernels declare their inputs read-only)."""
+    if a.flags.writeable:
+        a = a.view()
+        a.flags.writeable = False
+    return a
+
+
+def _kernel_csr(X):
+    """Return a CSR matrix the kernel can read safely (int32 indices, checked)."""
+    X = sp.csr_matrix(X) if not isinstance(X, sp.csr_matrix) else X
+    if X.indices.dtype != np.int32 or X.indptr.dtype != np.int32:
+        if X.nnz >= np.iinfo(np.int32).max:
+            raise ValueError(
+                "Sparse input with 2**31 or more stored values is not supported."
+            )
+        X = sp.csr_matrix(
+            (X.data, X.indices.astype(np.int32), X.indptr.astype(np.int32)),
+            shape=X.shape,
+        )
+    # the kernel does no bounds checks: make sure every index is in range
+    X.check_format(full_check=True)
+    if not X.data.flags.c_contiguous:
+        X.data = np.ascontiguousarray(X.data)
+    return X
