@@ -5,7 +5,13 @@ a drop-in superset of scikit-learn's, :func:`closed_form` the exact
 least-squares answer to compare with.
 """
 
+from .closed_form import IllConditionedWarning, closed_form
 from .linear_model import DivergenceWarning, SGDRegressor
 
-__all__ = ["DivergenceWarning", "SGDRegressor"]
+__all__ = [
+    "DivergenceWarning",
+    "IllConditionedWarning",
+    "SGDRegressor",
+    "closed_form",
+]
 __version__ = "0.1.0.dev0"
