@@ -37,7 +37,7 @@ __all__ = ["SGDRegressor", "DivergenceWarning"]
 MAX_INT = np.iinfo(np.int32).max
 # rows per block for sampling="blocks" (a block of 64 rows of 100 float64
 # features is 50 KiB: read in order, it streams like an in-order epoch)
-BLOCK_ROWS = 64
+BLOCK_ROWS = 256
 # an epoch whose mean loss exceeds the loss of the starting model by this
 # factor has diverged
 DIVERGENCE_FACTOR = 1e4
@@ -593,7 +593,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             iscratch = np.zeros(m + m // BLOCK_ROWS + 1, dtype=np.int64)
         else:
             iscratch = np.zeros(1, dtype=np.int64)
-        grad = np.zeros(X.shape[1] + 1, dtype=X.dtype)
+        grad = np.zeros((1, X.shape[1] + 1), dtype=X.dtype)
         every = int(self.record_every)
         rec = np.zeros(steps_per_epoch // every + 1 if every else 1)
         stats = np.zeros(K.N_STATS, dtype=np.float64)

@@ -7,7 +7,7 @@ Arguments (every array validated by the Python layer before the call):
 - ``order`` (int64): the training rows to visit; ``iscratch`` (int64): room for
   the visiting sequence when sampling with replacement or by blocks.
 - ``params`` (d + 1, the intercept last), ``opt`` (n_slots, d + 1), ``avg``
-  (d + 1), ``q`` (d, cumulative L1), ``grad`` (d + 1, mini-batch scratch), all
+  (d + 1), ``q`` (d, cumulative L1), ``grad`` (1, d + 1: mini-batch scratch), all
   in X's dtype; ``counters`` (int64: steps done so far), ``carry`` (float64),
   ``hp`` (float64 hyper-parameters), ``codes`` (int64 option codes), ``stats``
   (float64, written) and ``rec`` (float64, sampled per-step losses, written).
@@ -25,6 +25,7 @@ from numba import types
 
 from ._codes import (
     AVG_EMA,
+    AVG_NONE,
     AVG_POLYAK,
     C_AVERAGE,
     C_AVG_START,
@@ -54,14 +55,16 @@ from ._codes import (
     S_STEPS,
     S_WEIGHT_SUM,
     SAMPLE_BLOCKS,
+    SAMPLE_INORDER,
     SAMPLE_REPLACEMENT,
     SAMPLE_SHUFFLE,
 )
 from ._jit import kernel
 from ._losses import loss_derivative, loss_value
+from ._prefetch import PREFETCH_DISTANCE, prefetch_row
 from ._rng import below, permute
-from ._schedule import learning_rate
-from ._update import apply_step, l1_coefficient, l2_coefficient
+from ._schedule import rate, schedule_params
+from ._update import apply_step, l1_coefficient, l2_coefficient, step_config
 
 
 def _array(dtype, ndim, readonly=False):
@@ -92,7 +95,7 @@ def _signatures(sparse):
                 _array(t, 2),  # opt
                 _array(t, 1),  # avg
                 _array(t, 1),  # q
-                _array(t, 1),  # grad
+                _array(t, 2),  # grad (1, d + 1)
                 i64,  # counters
                 f64,  # carry
                 _array(types.float64, 1, True),  # hp
@@ -137,7 +140,21 @@ def visit_sequence(order, iscratch, codes):
     return order
 
 
-@kernel
+@kernel(inline="always")
+def _pa_update(sched, loss, xx, eta0, residual):
+    """Return the passive-aggressive step along x (Crammer et al. 2006).
+
+    PA-I: ``min(C, loss / |x|^2)``; PA-II: ``loss / (|x|^2 + 1 / (2 C))``, with
+    ``C = eta0``, signed by the residual ``y - p``.
+    """
+    if sched == LR_PA1:
+        upd = min(eta0, loss / xx) if xx > 0.0 else 0.0
+    else:
+        upd = loss / (xx + 0.5 / eta0)
+    return -upd if residual < 0.0 else upd
+
+
+@kernel(inline="always")
 def _record(rec, stats, every, acc, wsum, count):
     """Store the mean loss of the last ``every`` steps when due; return counters."""
     if every > 0 and count >= every:
@@ -149,7 +166,7 @@ def _record(rec, stats, every, acc, wsum, count):
     return acc, wsum, count
 
 
-@kernel
+@kernel(inline="always")
 def _finish(counters, stats, t, steps, eta_sum, eta, loss_sum, w_sum):
     counters[0] = t
     stats[S_STEPS] += steps
@@ -191,7 +208,10 @@ def epoch_dense(
     eps = hp[H_EPSILON]
     pa = sched == LR_PA1 or sched == LR_PA2
     full = batch >= m
+    eta0 = hp[H_ETA0]
     w = params[:d]
+    cfg = step_config(codes, hp)
+    sp = schedule_params(hp)
 
     t = counters[0]
     loss_sum = 0.0
@@ -202,25 +222,74 @@ def epoch_dense(
     r_acc = 0.0
     r_w = 0.0
     r_n = 0
+    norm = -1.0
     pos = 0
+    # rows the hardware prefetcher cannot predict (blocks jump every block)
+    random_rows = codes[C_SAMPLING] != SAMPLE_INORDER
+    fit_b, a2, a1, opt_code, avg_code = cfg[0], cfg[1], cfg[2], cfg[3], cfg[4]
+    plain = (
+        batch == 1
+        and not full
+        and not pa
+        and opt_code == OPT_SGD
+        and avg_code == AVG_NONE
+        and a1 == 0.0
+        and cfg[6] <= 0.0
+    )
+    if plain:
+        # the hot path (scikit-learn's default configuration): per-example SGD
+        # with the L2 shrink and nothing else, in one tight loop
+        T = params.dtype.type
+        a2lam = a2 + cfg[7]
+        for pos in range(m):
+            t += 1
+            eta = rate(sched, float(t), epoch, sp)
+            eta_sum += eta
+            if random_rows and pos + PREFETCH_DISTANCE < m:
+                prefetch_row(X, seq[pos + PREFETCH_DISTANCE])
+            i = seq[pos]
+            p = 0.0
+            for j in range(d):
+                p += X[i, j] * w[j]
+            p += params[d]
+            swi = float(sw[i])
+            li = loss_value(loss, p, y[i], eps)
+            loss_sum += swi * li
+            w_sum += swi
+            gl = loss_derivative(loss, p, y[i], eps) * swi
+            shrink = T(max(0.0, 1.0 - eta * a2lam))
+            stp = T(eta * gl)
+            for j in range(d):
+                w[j] = w[j] * shrink - stp * X[i, j]
+            if fit_b:
+                params[d] -= eta * gl
+            if every > 0:
+                r_acc += swi * li
+                r_w += swi
+                r_n += 1
+                r_acc, r_w, r_n = _record(rec, stats, every, r_acc, r_w, r_n)
+        steps = m
+        pos = m
     while pos < m:
         end = min(pos + batch, m)
         t += 1
         steps += 1
-        eta = learning_rate(sched, float(t), epoch, hp)
+        eta = rate(sched, float(t), epoch, sp)
         eta_sum += eta
+        if random_rows:
+            for r in range(pos + PREFETCH_DISTANCE, min(end + PREFETCH_DISTANCE, m)):
+                prefetch_row(X, seq[r])
         if end - pos == 1 and not full:
             i = seq[pos]
-            xi = X[i]
             p = 0.0
             xx = 0.0
             if pa:
                 for j in range(d):
-                    p += xi[j] * w[j]
-                    xx += xi[j] * xi[j]
+                    p += X[i, j] * w[j]
+                    xx += X[i, j] * X[i, j]
             else:
                 for j in range(d):
-                    p += xi[j] * w[j]
+                    p += X[i, j] * w[j]
             p += params[d]
             swi = float(sw[i])
             li = loss_value(loss, p, y[i], eps)
@@ -229,29 +298,22 @@ def epoch_dense(
             r_acc += swi * li
             r_w += swi
             if pa:
-                # passive-aggressive: step length from the loss, direction sign(y - p)
-                if sched == LR_PA1:
-                    upd = min(hp[H_ETA0], li / xx) if xx > 0.0 else 0.0
-                else:
-                    upd = li / (xx + 0.5 / hp[H_ETA0])
-                if y[i] - p < 0.0:
-                    upd = -upd
-                gl = -upd * swi / eta
+                gl = -_pa_update(sched, li, xx, eta0, y[i] - p) * swi / eta
             else:
                 gl = loss_derivative(loss, p, y[i], eps) * swi
             norm = apply_step(
-                params, xi, gl, gl, opt, avg, q, hp, codes, float(t), eta, carry, False
+                params, X, i, gl, gl, opt, avg, q, cfg, float(t), eta, carry,
+                False,
             )
         else:
             for j in range(d):
-                grad[j] = 0.0
+                grad[0, j] = 0.0
             gb = 0.0
             for r in range(pos, end):
                 i = seq[r]
-                xi = X[i]
                 p = 0.0
                 for j in range(d):
-                    p += xi[j] * w[j]
+                    p += X[i, j] * w[j]
                 p += params[d]
                 swi = float(sw[i])
                 li = loss_value(loss, p, y[i], eps)
@@ -259,24 +321,30 @@ def epoch_dense(
                 w_sum += swi
                 r_acc += swi * li
                 r_w += swi
-                coef = loss_derivative(loss, p, y[i], eps) * swi
+                if pa:
+                    xx = 0.0
+                    for j in range(d):
+                        xx += X[i, j] * X[i, j]
+                    coef = -_pa_update(sched, li, xx, eta0, y[i] - p) * swi / eta
+                else:
+                    coef = loss_derivative(loss, p, y[i], eps) * swi
                 tc = grad.dtype.type(coef)
                 for j in range(d):
-                    grad[j] += tc * xi[j]
+                    grad[0, j] += tc * X[i, j]
                 gb += coef
             inv = 1.0 / (end - pos)
             norm = apply_step(
-                params, grad, inv, gb * inv, opt, avg, q, hp, codes, float(t), eta,
+                params, grad, 0, inv, gb * inv, opt, avg, q, cfg, float(t), eta,
                 carry, full,
             )
-        stats[S_GRAD_NORM] = norm
         r_n += 1
         r_acc, r_w, r_n = _record(rec, stats, every, r_acc, r_w, r_n)
         pos = end
+    stats[S_GRAD_NORM] = norm
     _finish(counters, stats, t, steps, eta_sum, eta, loss_sum, w_sum)
 
 
-@kernel
+@kernel(inline="always")
 def _csr_dot(data, indices, lo, hi, v):
     acc = 0.0
     for k in range(lo, hi):
@@ -326,6 +394,9 @@ def epoch_csr(
     eps = hp[H_EPSILON]
     pa = sched == LR_PA1 or sched == LR_PA2
     full = batch >= m
+    eta0 = hp[H_ETA0]
+    cfg = step_config(codes, hp)
+    sp = schedule_params(hp)
     lazy = (
         batch == 1
         and not full
@@ -339,6 +410,10 @@ def epoch_csr(
     lam = hp[H_WEIGHT_DECAY]
     polyak = codes[C_AVERAGE] == AVG_POLYAK
     start = codes[C_AVG_START]
+    # the batched path adds into `grad` over the non-zeros and clears them after
+    # each step: start from a clean scratch whatever a dense epoch left there
+    for j in range(d + 1):
+        grad[0, j] = 0.0
     # weight scale and averaging accumulators: w = ws * v, avg = (aw + aa * v) / ab
     ws = 1.0
     aa = 0.0
@@ -359,7 +434,7 @@ def epoch_csr(
         end = min(pos + batch, m)
         t += 1
         steps += 1
-        eta = learning_rate(sched, float(t), epoch, hp)
+        eta = rate(sched, float(t), epoch, sp)
         eta_sum += eta
         if lazy:
             i = seq[pos]
@@ -376,13 +451,7 @@ def epoch_csr(
                 xx = 0.0
                 for k in range(lo, hi):
                     xx += float(data[k]) * data[k]
-                if sched == LR_PA1:
-                    upd = min(hp[H_ETA0], li / xx) if xx > 0.0 else 0.0
-                else:
-                    upd = li / (xx + 0.5 / hp[H_ETA0])
-                if y[i] - p < 0.0:
-                    upd = -upd
-                upd *= swi
+                upd = _pa_update(sched, li, xx, eta0, y[i] - p) * swi
             else:
                 upd = -eta * loss_derivative(loss, p, y[i], eps) * swi
             shrink = max(0.0, 1.0 - eta * (a2 + lam))
@@ -408,6 +477,12 @@ def epoch_csr(
                 if kk >= 1.0:
                     do_avg = True
                     mu = 1.0 / kk
+                    if kk == 1.0:
+                        # the first averaged step: the average restarts at w
+                        for j in range(d):
+                            avg[j] = 0.0
+                        aa = 0.0
+                        ab = 1.0
                     ca = -aa * c
                     for k in range(lo, hi):
                         avg[indices[k]] += T(ca * data[k])
@@ -446,28 +521,21 @@ def epoch_csr(
                     xx = 0.0
                     for k in range(lo, hi):
                         xx += float(data[k]) * data[k]
-                    if sched == LR_PA1:
-                        upd = min(hp[H_ETA0], li / xx) if xx > 0.0 else 0.0
-                    else:
-                        upd = li / (xx + 0.5 / hp[H_ETA0])
-                    if y[i] - p < 0.0:
-                        upd = -upd
-                    coef = -upd * swi / eta
+                    coef = -_pa_update(sched, li, xx, eta0, y[i] - p) * swi / eta
                 else:
                     coef = loss_derivative(loss, p, y[i], eps) * swi
                 for k in range(lo, hi):
-                    grad[indices[k]] += T(coef * data[k])
+                    grad[0, indices[k]] += T(coef * data[k])
                 gb += coef
             inv = 1.0 / (end - pos)
             norm = apply_step(
-                params, grad, inv, gb * inv, opt, avg, q, hp, codes, float(t), eta,
+                params, grad, 0, inv, gb * inv, opt, avg, q, cfg, float(t), eta,
                 carry, full,
             )
             for r in range(pos, end):
                 i = seq[r]
                 for k in range(indptr[i], indptr[i + 1]):
-                    grad[indices[k]] = 0.0
-        stats[S_GRAD_NORM] = norm
+                    grad[0, indices[k]] = 0.0
         r_n += 1
         r_acc, r_w, r_n = _record(rec, stats, every, r_acc, r_w, r_n)
         pos = end
@@ -478,4 +546,5 @@ def epoch_csr(
         if ws != 1.0:
             for j in range(d):
                 v[j] = v[j] * ws
+    stats[S_GRAD_NORM] = norm
     _finish(counters, stats, t, steps, eta_sum, eta, loss_sum, w_sum)

@@ -14,7 +14,7 @@ from ._jit import kernel
 MAX_DLOSS = 1e12
 
 
-@kernel
+@kernel(inline="always")
 def loss_value(code, p, y, eps):
     """Return the loss of predicting ``p`` for target ``y`` (as float64)."""
     r = float(p) - float(y)
@@ -32,7 +32,7 @@ def loss_value(code, p, y, eps):
     return 0.5 * r * r
 
 
-@kernel
+@kernel(inline="always")
 def loss_derivative(code, p, y, eps):
     """Return d loss / d p, clipped to +-MAX_DLOSS (as float64)."""
     r = float(p) - float(y)

@@ -31,35 +31,71 @@ from ._codes import (
 from ._jit import kernel
 
 
-@kernel
-def learning_rate(code, t, epoch, hp):
-    """Return the learning rate of step ``t`` (1-based) in ``epoch`` (0-based)."""
-    eta0 = hp[H_ETA0]
+@kernel(inline="always")
+def schedule_params(hp):
+    """Return the schedule's numbers as a tuple of scalars (read once per epoch)."""
+    return (
+        hp[H_ETA0],
+        hp[H_ALPHA],
+        hp[H_OPTIMAL_INIT],
+        hp[H_POWER_T],
+        hp[H_GAMMA],
+        hp[H_STEP_EPOCHS],
+        hp[H_TOTAL_STEPS],
+        hp[H_ETA_MIN],
+        hp[H_PCT_START],
+        hp[H_DIV],
+        hp[H_FINAL_DIV],
+        hp[H_WARMUP],
+    )
+
+
+@kernel(inline="always")
+def rate(code, t, epoch, sp):
+    """Return the learning rate of step ``t`` (1-based) in ``epoch`` (0-based).
+
+    ``sp`` is :func:`schedule_params`'s tuple.
+    """
+    (eta0, alpha, opt_init, power_t, gamma, step_epochs, total, eta_min, pct,
+     div, final_div, warm) = sp
     if code == LR_OPTIMAL:
-        eta = 1.0 / (hp[H_ALPHA] * (hp[H_OPTIMAL_INIT] + t - 1.0))
+        eta = 1.0 / (alpha * (opt_init + t - 1.0))
     elif code == LR_INVSCALING:
-        eta = eta0 / math.pow(t, hp[H_POWER_T])
+        # pow costs ~10 ns a step; scikit-learn's defaults have exact roots
+        if power_t == 0.25:
+            eta = eta0 / math.sqrt(math.sqrt(t))
+        elif power_t == 0.5:
+            eta = eta0 / math.sqrt(t)
+        else:
+            eta = eta0 / math.pow(t, power_t)
     elif code == LR_STEP:
-        eta = eta0 * math.pow(hp[H_GAMMA], math.floor(epoch / hp[H_STEP_EPOCHS]))
+        eta = eta0 * math.pow(gamma, math.floor(epoch / step_epochs))
     elif code == LR_COSINE:
-        frac = min((t - 1.0) / max(hp[H_TOTAL_STEPS], 1.0), 1.0)
-        lo = hp[H_ETA_MIN]
-        eta = lo + (eta0 - lo) * 0.5 * (1.0 + math.cos(math.pi * frac))
+        frac = min((t - 1.0) / max(total, 1.0), 1.0)
+        eta = eta_min + (eta0 - eta_min) * 0.5 * (1.0 + math.cos(math.pi * frac))
     elif code == LR_ONECYCLE:
-        total = max(hp[H_TOTAL_STEPS], 1.0)
-        up = max(hp[H_PCT_START] * total, 1.0)
-        start = eta0 / hp[H_DIV]
-        end = start / hp[H_FINAL_DIV]
+        # torch.optim.lr_scheduler.OneCycleLR (cos annealing, two phases) at its
+        # 0-based step s: phase 1 ends at pct * total - 1, phase 2 at total - 1
+        start = eta0 / div
+        end = start / final_div
         s = t - 1.0
-        if s < up:
-            frac = s / up
+        end1 = pct * total - 1.0
+        end2 = total - 1.0
+        if end1 > 0.0 and s <= end1:
+            frac = s / end1
             eta = start + (eta0 - start) * 0.5 * (1.0 - math.cos(math.pi * frac))
         else:
-            frac = min((s - up) / max(total - up, 1.0), 1.0)
+            e1 = max(end1, 0.0)
+            frac = min((s - e1) / max(end2 - e1, 1.0), 1.0)
             eta = end + (eta0 - end) * 0.5 * (1.0 + math.cos(math.pi * frac))
     else:  # constant, adaptive (Python lowers eta0 between epochs), pa1, pa2
         eta = eta0
-    warm = hp[H_WARMUP]
     if warm > 0.0 and t < warm:
         eta *= t / warm
     return eta
+
+
+@kernel
+def learning_rate(code, t, epoch, hp):
+    """Return the learning rate of step ``t`` in ``epoch`` from the ``hp`` vector."""
+    return rate(code, t, epoch, schedule_params(hp))

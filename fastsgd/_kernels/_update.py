@@ -1,10 +1,12 @@
 """The fused optimizer step: gradient, penalty, clipping, moments, step, averaging.
 
 One call updates every parameter in one loop.  The loss gradient of the step is
-``gl * gvec[j]`` for feature ``j`` (per example: ``gvec`` is the row of X and
-``gl`` the derivative of the loss times the sample weight; per mini-batch:
-``gvec`` is the accumulated gradient and ``gl = 1 / B``) and ``gb`` for the
-intercept.  The intercept (``params[d]``) takes the same optimizer rule but is
+``gl * G[r, j]`` for feature ``j`` (per example: ``G`` is X and ``r`` the row,
+``gl`` the derivative of the loss times the sample weight; per mini-batch: ``G``
+is the (1, d + 1) accumulated gradient, ``r = 0`` and ``gl = 1 / B``) and ``gb``
+for the intercept.  Rows are indexed in place, never sliced: an array view per
+step costs two atomic reference-count updates, more than the step itself at
+small widths.  The intercept (``params[d]``) takes the same optimizer rule but is
 never penalised or decayed.
 
 Rules (g includes the coupled L2 gradient ``alpha (1 - l1_ratio) w`` and the clip
@@ -59,7 +61,7 @@ from ._codes import (
 from ._jit import kernel
 
 
-@kernel
+@kernel(inline="always")
 def l2_coefficient(codes, hp):
     """Return the coupled L2 coefficient alpha (1 - l1_ratio) (0 without L2)."""
     pen = codes[C_PENALTY]
@@ -70,7 +72,7 @@ def l2_coefficient(codes, hp):
     return 0.0
 
 
-@kernel
+@kernel(inline="always")
 def l1_coefficient(codes, hp):
     """Return alpha l1_ratio (0 without L1)."""
     pen = codes[C_PENALTY]
@@ -81,7 +83,7 @@ def l1_coefficient(codes, hp):
     return 0.0
 
 
-@kernel
+@kernel(inline="always")
 def truncate_l1(w, q, j, z, u):
     """Apply the cumulative L1 penalty to ``w[j]`` whose value before it is ``z``."""
     if z > 0.0:
@@ -91,13 +93,13 @@ def truncate_l1(w, q, j, z, u):
     q[j] += w[j] - z
 
 
-@kernel
-def gradient_norm(params, gvec, gl, gb, a2, fit_intercept):
+@kernel(inline="always")
+def gradient_norm(params, G, r, gl, gb, a2, fit_intercept):
     """Return the L2 norm of the full step gradient (loss + coupled L2)."""
     d = params.shape[0] - 1
     acc = 0.0
     for j in range(d):
-        g = gl * gvec[j] + a2 * params[j]
+        g = gl * G[r, j] + a2 * params[j]
         acc += g * g
     if fit_intercept:
         acc += gb * gb
@@ -105,19 +107,46 @@ def gradient_norm(params, gvec, gl, gb, a2, fit_intercept):
 
 
 @kernel(inline="always")
-def apply_step(params, gvec, gl, gb, opt, avg, q, hp, codes, t, eta, carry, need_norm):
-    """Take one optimizer step; return the unclipped gradient norm (or -1)."""
+def step_config(codes, hp):
+    """Return the step's options as a tuple of scalars, read once per epoch.
+
+    Reading ``codes``/``hp`` inside the step loop costs ~10 ns per option per
+    step: the compiler must assume the parameter stores may alias them and
+    reload.  A tuple of scalars lives in registers.
+    """
+    return (
+        codes[C_FIT_INTERCEPT] != 0,
+        l2_coefficient(codes, hp),
+        l1_coefficient(codes, hp),
+        codes[C_OPTIMIZER],
+        codes[C_AVERAGE],
+        float(codes[C_AVG_START]),
+        hp[H_CLIP],
+        hp[H_WEIGHT_DECAY],
+        hp[H_MOMENTUM],
+        hp[H_RHO],
+        hp[H_BETA1],
+        hp[H_BETA2],
+        hp[H_EPS],
+        hp[H_EMA],
+    )
+
+
+@kernel(inline="always")
+def apply_step(params, G, r, gl, gb, opt, avg, q, cfg, t, eta, carry, need_norm):
+    """Take one optimizer step; return the unclipped gradient norm (or -1).
+
+    ``cfg`` is :func:`step_config`'s tuple.
+    """
     T = params.dtype.type
     d = params.shape[0] - 1
-    fit_b = codes[C_FIT_INTERCEPT] != 0
-    a2 = l2_coefficient(codes, hp)
-    a1 = l1_coefficient(codes, hp)
+    (fit_b, a2, a1, code, avg_code, avg_start, clip, lam, beta_m, rho_, b1, b2,
+     eps_, ema) = cfg
 
     norm = -1.0
     c = 1.0
-    clip = hp[H_CLIP]
     if clip > 0.0 or need_norm:
-        norm = gradient_norm(params, gvec, gl, gb, a2, fit_b)
+        norm = gradient_norm(params, G, r, gl, gb, a2, fit_b)
         if clip > 0.0 and norm > clip:
             c = clip / norm
 
@@ -125,21 +154,20 @@ def apply_step(params, gvec, gl, gb, opt, avg, q, hp, codes, t, eta, carry, need
     cg = T(c * gl)
     ca2 = T(c * a2)
     ceta = T(eta)
-    keep = T(1.0 - eta * hp[H_WEIGHT_DECAY])
+    keep = T(1.0 - eta * lam)
     gbc = c * gb
 
     # averaging
-    avg_code = codes[C_AVERAGE]
     do_avg = False
     mu = T(0.0)
     if avg_code == AVG_POLYAK:
-        k = t - codes[C_AVG_START] + 1.0
+        k = t - avg_start + 1.0
         if k >= 1.0:
             do_avg = True
             mu = T(1.0 / k)
     elif avg_code == AVG_EMA:
         do_avg = True
-        mu = T(1.0 - hp[H_EMA])
+        mu = T(1.0 - ema)
 
     # cumulative L1 (scikit-learn adds to u before truncating)
     do_l1 = a1 > 0.0
@@ -148,39 +176,34 @@ def apply_step(params, gvec, gl, gb, opt, avg, q, hp, codes, t, eta, carry, need
         carry[K_L1_U] += a1 * eta
         u = T(carry[K_L1_U])
 
-    code = codes[C_OPTIMIZER]
     if code == OPT_MOMENTUM or code == OPT_NESTEROV:
-        beta = T(hp[H_MOMENTUM])
+        beta = T(beta_m)
         nest = code == OPT_NESTEROV
-        v = opt[0]
         for j in range(d):
-            g = cg * gvec[j] + ca2 * params[j]
-            vj = beta * v[j] + g
-            v[j] = vj
+            g = cg * G[r, j] + ca2 * params[j]
+            vj = beta * opt[0, j] + g
+            opt[0, j] = vj
             step = g + beta * vj if nest else vj
             params[j] = params[j] * keep - ceta * step
         if fit_b:
-            vb = hp[H_MOMENTUM] * v[d] + gbc
-            v[d] = vb
-            sb = gbc + hp[H_MOMENTUM] * vb if nest else vb
+            vb = beta_m * opt[0, d] + gbc
+            opt[0, d] = vb
+            sb = gbc + beta_m * vb if nest else vb
             params[d] = params[d] - eta * sb
     elif code == OPT_ADAGRAD or code == OPT_RMSPROP:
-        rho = T(1.0) if code == OPT_ADAGRAD else T(hp[H_RHO])
-        one_m = T(1.0) if code == OPT_ADAGRAD else T(1.0 - hp[H_RHO])
-        eps = T(hp[H_EPS])
-        s = opt[0]
+        rho = T(1.0) if code == OPT_ADAGRAD else T(rho_)
+        one_m = T(1.0) if code == OPT_ADAGRAD else T(1.0 - rho_)
+        eps = T(eps_)
         for j in range(d):
-            g = cg * gvec[j] + ca2 * params[j]
-            sj = rho * s[j] + one_m * g * g
-            s[j] = sj
+            g = cg * G[r, j] + ca2 * params[j]
+            sj = rho * opt[0, j] + one_m * g * g
+            opt[0, j] = sj
             params[j] = params[j] * keep - ceta * g / (math.sqrt(sj) + eps)
         if fit_b:
-            sb = rho * s[d] + one_m * gbc * gbc
-            s[d] = sb
-            params[d] = params[d] - eta * gbc / (math.sqrt(sb) + hp[H_EPS])
+            sb = rho * opt[0, d] + one_m * gbc * gbc
+            opt[0, d] = sb
+            params[d] = params[d] - eta * gbc / (math.sqrt(sb) + eps_)
     elif code == OPT_ADAM or code == OPT_ADAMW:
-        b1 = hp[H_BETA1]
-        b2 = hp[H_BETA2]
         bc1 = 1.0 - math.pow(b1, t)
         bc2 = 1.0 - math.pow(b2, t)
         step_size = T(eta / bc1)
@@ -189,31 +212,29 @@ def apply_step(params, gvec, gl, gb, opt, avg, q, hp, codes, t, eta, carry, need
         tb2 = T(b2)
         one_b1 = T(1.0 - b1)
         one_b2 = T(1.0 - b2)
-        eps = T(hp[H_EPS])
-        m = opt[0]
-        v = opt[1]
+        eps = T(eps_)
         for j in range(d):
-            g = cg * gvec[j] + ca2 * params[j]
-            mj = tb1 * m[j] + one_b1 * g
-            vj = tb2 * v[j] + one_b2 * g * g
-            m[j] = mj
-            v[j] = vj
+            g = cg * G[r, j] + ca2 * params[j]
+            mj = tb1 * opt[0, j] + one_b1 * g
+            vj = tb2 * opt[1, j] + one_b2 * g * g
+            opt[0, j] = mj
+            opt[1, j] = vj
             params[j] = params[j] * keep - step_size * mj / (
                 math.sqrt(vj) * inv_sqrt_bc2 + eps
             )
         if fit_b:
-            mb = b1 * m[d] + (1.0 - b1) * gbc
-            vb = b2 * v[d] + (1.0 - b2) * gbc * gbc
-            m[d] = mb
-            v[d] = vb
+            mb = b1 * opt[0, d] + (1.0 - b1) * gbc
+            vb = b2 * opt[1, d] + (1.0 - b2) * gbc * gbc
+            opt[0, d] = mb
+            opt[1, d] = vb
             params[d] = params[d] - (eta / bc1) * mb / (
-                math.sqrt(vb) / math.sqrt(bc2) + hp[H_EPS]
+                math.sqrt(vb) / math.sqrt(bc2) + eps_
             )
     else:  # plain SGD, scikit-learn's form: shrink (floored at 0), then step
-        shrink = T(max(0.0, 1.0 - eta * (c * a2 + hp[H_WEIGHT_DECAY])))
+        shrink = T(max(0.0, 1.0 - eta * (c * a2 + lam)))
         step = T(eta * c * gl)
         for j in range(d):
-            params[j] = params[j] * shrink - step * gvec[j]
+            params[j] = params[j] * shrink - step * G[r, j]
         if fit_b:
             params[d] = params[d] - eta * gbc
     # averaging sees the iterate after the step and before the L1 truncation
