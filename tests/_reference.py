@@ -19,7 +19,8 @@ learning rate
     optimal                     1 / (alpha (optimal_init + t - 1))
     invscaling                  eta0 / t^power_t
     step                        eta0 gamma^floor(epoch / k)
-    cosine                      eta_min + (eta0 - eta_min)(1 + cos(pi min((t-1)/T, 1))) / 2
+    cosine                      eta_min + (eta0 - eta_min)
+                                * (1 + cos(pi min((t - 1) / T, 1))) / 2
     onecycle                    torch.optim.lr_scheduler.OneCycleLR, cos annealing,
                                 two phases, evaluated at step_num = t - 1
     warmup                      eta *= t / warmup while t < warmup
@@ -34,7 +35,8 @@ step on a batch of B rows (the last batch of an epoch may be shorter)
     adagrad   s <- s + g²;      w <- w (1 - eta lam) - eta g / (sqrt(s) + eps)
     rmsprop   s <- rho s + (1 - rho) g²;  same step as adagrad
     adam(w)   m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g²
-              w <- w (1 - eta lam) - eta m̂ / (sqrt(v̂) + eps),  m̂ = m/(1-b1^t), v̂ = v/(1-b2^t)
+              w <- w (1 - eta lam) - eta m̂ / (sqrt(v̂) + eps)
+              with m̂ = m / (1 - b1^t), v̂ = v / (1 - b2^t)
     intercept: the same rule on g_b, never penalised (no a2) nor decayed (no lam),
                left alone when fit_intercept = 0
     averaging (after the step, before L1; over all d + 1 entries)
@@ -314,7 +316,7 @@ def reference_epoch(
         t += 1
         eta = learning_rate(sched, t, epoch, hp)
         preds = [float(X[i] @ w) + params[n_feat] for i in rows]
-        for i, p in zip(rows, preds):
+        for i, p in zip(rows, preds, strict=True):
             li = sw[i] * loss(lossc, p, y[i], eps)
             stats[K.S_LOSS_SUM] += li
             stats[K.S_WEIGHT_SUM] += sw[i]
@@ -341,7 +343,7 @@ def reference_epoch(
         else:
             g_loss = np.zeros(n_feat)
             g_b = 0.0
-            for i, p in zip(rows, preds):
+            for i, p in zip(rows, preds, strict=True):
                 coef = sw[i] * dloss(lossc, p, y[i], eps)
                 g_loss += coef * X[i]
                 g_b += coef
@@ -408,7 +410,10 @@ def objective(X, y, sw, w, b, codes, hp):
     lossc = int(codes[K.C_LOSS])
     eps = hp[K.H_EPSILON]
     p = X @ w + b
-    data = np.mean([s * loss(lossc, pi, yi, eps) for s, pi, yi in zip(sw, p, y)])
-    return data + 0.5 * l2_coef(codes, hp) * float(w @ w) + l1_coef(codes, hp) * float(
-        np.abs(w).sum()
+    losses = [s * loss(lossc, pi, yi, eps) for s, pi, yi in zip(sw, p, y, strict=True)]
+    data = np.mean(losses)
+    return (
+        data
+        + 0.5 * l2_coef(codes, hp) * float(w @ w)
+        + l1_coef(codes, hp) * float(np.abs(w).sum())
     )

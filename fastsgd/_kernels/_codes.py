@@ -130,7 +130,7 @@ H_ETA_MIN = 17  # cosine floor
 H_WARMUP = 18  # warmup length in steps (0: none)
 H_PCT_START = 19  # onecycle: fraction of the run spent warming up
 H_DIV = 20  # onecycle: eta starts at eta0 / div
-H_FINAL_DIV = 21  # onecycle: eta ends at eta0 / final_div
+H_FINAL_DIV = 21  # onecycle: eta ends at eta0 / (div * final_div)
 N_HPARAMS = 22
 
 # ---- slots of the float64 `stats` array the epoch writes -------------------------
