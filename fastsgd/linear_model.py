@@ -8,10 +8,13 @@ rules, the history, the divergence check and the validation score.
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 import warnings
 from numbers import Integral, Real
 
+import numba
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
@@ -28,7 +31,7 @@ from sklearn.utils.validation import (
 
 from . import _objective
 from ._kernels import _codes as K
-from ._kernels import epoch_csr, epoch_dense
+from ._kernels import epoch_csr, epoch_dense, epoch_dense_parallel
 from .optim import TrainState, optimizer_hparams
 from .schedules import schedule_hparams
 
@@ -38,6 +41,13 @@ MAX_INT = np.iinfo(np.int32).max
 # rows per block for sampling="blocks" (a block of 64 rows of 100 float64
 # features is 50 KiB: read in order, it streams like an in-order epoch)
 BLOCK_ROWS = 256
+# threads pay for themselves only on large batches: below this many rows per
+# batch the parallel region's start-up costs more than it saves
+PARALLEL_MIN_BATCH = 1024
+PARALLEL_MIN_ROWS_PER_THREAD = 128
+# Numba's default "workqueue" threading layer aborts the process when two Python
+# threads enter a parallel kernel at once: parallel epochs take turns
+_PARALLEL_LOCK = threading.Lock()
 # an epoch whose mean loss exceeds the loss of the starting model by this
 # factor has diverged
 DIVERGENCE_FACTOR = 1e4
@@ -188,6 +198,12 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
     restore_best_weights : bool, default=False
         With early stopping, end with the weights of the best validation
         score instead of the last ones (as MLPRegressor does).
+    n_jobs : int or None, default=None
+        Threads for the gradient of a mini-batch (dense input, batches of at
+        least 1024 rows; smaller batches run serially because starting the
+        threads costs more than they save). ``None`` means 1, ``-1`` all
+        cores. A given thread count always gives the same model; different
+        counts differ by floating-point rounding.
 
     Attributes
     ----------
@@ -250,7 +266,10 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "warm_start": ["boolean"],
         "average": [Interval(Integral, 0, None, closed="neither"), "boolean"],
-        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"full"})],
+        "batch_size": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"full"}),
+        ],
         "optimizer": [StrOptions(set(K.OPTIMIZERS))],
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "rho": [Interval(Real, 0, 1, closed="left")],
@@ -272,6 +291,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         "grad_tol": [Interval(Real, 0, None, closed="left"), None],
         "record_every": [Interval(Integral, 0, None, closed="left")],
         "restore_best_weights": ["boolean"],
+        "n_jobs": [Integral, None],
     }
 
     def __init__(
@@ -315,6 +335,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         grad_tol=None,
         record_every=0,
         restore_best_weights=False,
+        n_jobs=None,
     ):
         self.loss = loss
         self.penalty = penalty
@@ -354,6 +375,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         self.grad_tol = grad_tol
         self.record_every = record_every
         self.restore_best_weights = restore_best_weights
+        self.n_jobs = n_jobs
 
     # ------------------------------------------------------------------ checks
     def _check_params(self, for_partial_fit=False):
@@ -383,6 +405,8 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
                 "average and ema_decay are two ways to average the iterates; "
                 "set only one of them."
             )
+        if self.n_jobs == 0:
+            raise ValueError("n_jobs == 0 has no meaning; use None, -1 or >= 1.")
         if not self.shuffle and self.sampling != "epoch":
             raise ValueError(
                 f"sampling={self.sampling!r} needs shuffle=True; shuffle=False "
@@ -569,7 +593,6 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
 
     def _run(self, X, y, sw, max_epochs, fitting):
         """Train for up to ``max_epochs`` epochs; the heart of fit/partial_fit."""
-        n = X.shape[0]
         state = self._state
         train_idx, val_idx = self._split(y, sw, fitting)
         if train_idx.shape[0] == 0:
@@ -597,16 +620,24 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         every = int(self.record_every)
         rec = np.zeros(steps_per_epoch // every + 1 if every else 1)
         stats = np.zeros(K.N_STATS, dtype=np.float64)
+        extra = ()
+        threads = self._threads(batch, X)
         if sp.issparse(X):
             data_args = (X.data, X.indices, X.indptr)
             epoch_fn = epoch_csr
+        elif threads > 1:
+            data_args = (X,)
+            extra = (
+                np.zeros((threads, X.shape[1] + 1), dtype=X.dtype),
+                np.zeros((threads, 3), dtype=np.float64),
+            )
+            epoch_fn = _locked(epoch_dense_parallel)
         else:
             data_args = (X,)
             epoch_fn = epoch_dense
         ro = _readonly  # the kernels take the data as read-only views
         data_args = tuple(ro(a) for a in data_args)
         y_ro, sw_ro, hp_ro = ro(y), ro(sw), ro(hp)
-
 
         pen_code = K.PENALTIES[self.penalty]
         l1_ratio = 0.0 if self.l1_ratio is None else self.l1_ratio
@@ -642,6 +673,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
                 ro(codes),
                 stats,
                 rec,
+                *extra,
             )
             n_run += 1
             mean_loss = stats[K.S_LOSS_SUM] / max(stats[K.S_WEIGHT_SUM], 1e-300)
@@ -703,9 +735,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
                     self._eta /= 5.0
                     no_improve = 0
                 else:
-                    self.stop_reason_ = (
-                        "early_stopping" if X_val is not None else "tol"
-                    )
+                    self.stop_reason_ = "early_stopping" if X_val is not None else "tol"
                     break
 
         if best_state is not None and X_val is not None:
@@ -719,6 +749,18 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         coef, intercept = self._reported(state)
         self.coef_ = coef.copy()
         self.intercept_ = np.array([intercept], dtype=coef.dtype)
+
+    def _threads(self, batch, X):
+        """Return the thread count for the batch gradient (1: serial kernel)."""
+        if self.n_jobs is None or self.n_jobs == 1 or sp.issparse(X):
+            return 1
+        if batch < PARALLEL_MIN_BATCH:
+            return 1
+        wanted = (os.cpu_count() or 1) if self.n_jobs < 0 else self.n_jobs
+        limit = min(
+            numba.config.NUMBA_NUM_THREADS, batch // PARALLEL_MIN_ROWS_PER_THREAD
+        )
+        return max(1, min(wanted, limit))
 
     def _reported(self, state):
         """Return the (coef, intercept) the model reports: averaged or not."""
@@ -761,11 +803,17 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         """Return the mean loss of the starting model (the divergence baseline)."""
         params = self._state.params
         rows = order
-        pred = safe_sparse_dot(X, params[:-1], dense_output=True)[rows] + params[-1]
+        if np.any(params[:-1]):
+            pred = safe_sparse_dot(X, params[:-1], dense_output=True)[rows]
+            pred = pred + params[-1]
+        else:  # the usual zero start: no pass over X needed
+            pred = np.full(rows.shape[0], params[-1], dtype=np.float64)
         vals = _objective.losses(K.LOSSES[self.loss], pred, y[rows], self.epsilon)
         base = _objective.weighted_mean(vals, sw[rows])
         scale = _objective.weighted_mean(
-            _objective.losses(K.LOSSES[self.loss], 0.0 * y[rows], y[rows], self.epsilon),
+            _objective.losses(
+                K.LOSSES[self.loss], 0.0 * y[rows], y[rows], self.epsilon
+            ),
             sw[rows],
         )
         return max(base, scale, 1e-12)
@@ -825,6 +873,16 @@ def _r2(y, pred, sw):
     if ss_tot == 0.0:
         return 1.0 if ss_res == 0.0 else 0.0
     return 1.0 - ss_res / ss_tot
+
+
+def _locked(fn):
+    """Wrap a parallel kernel so concurrent Python threads take turns."""
+
+    def call(*args):
+        with _PARALLEL_LOCK:
+            fn(*args)
+
+    return call
 
 
 def _readonly(a):

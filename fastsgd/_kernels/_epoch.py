@@ -155,6 +155,43 @@ def _pa_update(sched, loss, xx, eta0, residual):
 
 
 @kernel(inline="always")
+def accumulate_rows(
+    X, y, sw, seq, lo, hi, params, G, row, loss, eps, pa, sched, eta0, eta
+):
+    """Add the loss gradients of rows ``seq[lo:hi]`` into ``G[row, :d]``.
+
+    Returns ``(sum sw * loss, sum sw, sum sw * dloss)`` (the last is the
+    intercept's gradient).  Predictions use ``params`` before the step.
+    """
+    d = X.shape[1]
+    loss_sum = 0.0
+    w_sum = 0.0
+    gb = 0.0
+    for r in range(lo, hi):
+        i = seq[r]
+        p = 0.0
+        for j in range(d):
+            p += X[i, j] * params[j]
+        p += params[d]
+        swi = float(sw[i])
+        li = loss_value(loss, p, y[i], eps)
+        loss_sum += swi * li
+        w_sum += swi
+        if pa:
+            xx = 0.0
+            for j in range(d):
+                xx += X[i, j] * X[i, j]
+            coef = -_pa_update(sched, li, xx, eta0, y[i] - p) * swi / eta
+        else:
+            coef = loss_derivative(loss, p, y[i], eps) * swi
+        tc = G.dtype.type(coef)
+        for j in range(d):
+            G[row, j] += tc * X[i, j]
+        gb += coef
+    return loss_sum, w_sum, gb
+
+
+@kernel(inline="always")
 def _record(rec, stats, every, acc, wsum, count):
     """Store the mean loss of the last ``every`` steps when due; return counters."""
     if every > 0 and count >= every:
@@ -302,40 +339,59 @@ def epoch_dense(
             else:
                 gl = loss_derivative(loss, p, y[i], eps) * swi
             norm = apply_step(
-                params, X, i, gl, gl, opt, avg, q, cfg, float(t), eta, carry,
+                params,
+                X,
+                i,
+                gl,
+                gl,
+                opt,
+                avg,
+                q,
+                cfg,
+                float(t),
+                eta,
+                carry,
                 False,
             )
         else:
             for j in range(d):
                 grad[0, j] = 0.0
-            gb = 0.0
-            for r in range(pos, end):
-                i = seq[r]
-                p = 0.0
-                for j in range(d):
-                    p += X[i, j] * w[j]
-                p += params[d]
-                swi = float(sw[i])
-                li = loss_value(loss, p, y[i], eps)
-                loss_sum += swi * li
-                w_sum += swi
-                r_acc += swi * li
-                r_w += swi
-                if pa:
-                    xx = 0.0
-                    for j in range(d):
-                        xx += X[i, j] * X[i, j]
-                    coef = -_pa_update(sched, li, xx, eta0, y[i] - p) * swi / eta
-                else:
-                    coef = loss_derivative(loss, p, y[i], eps) * swi
-                tc = grad.dtype.type(coef)
-                for j in range(d):
-                    grad[0, j] += tc * X[i, j]
-                gb += coef
+            ls, ws, gb = accumulate_rows(
+                X,
+                y,
+                sw,
+                seq,
+                pos,
+                end,
+                params,
+                grad,
+                0,
+                loss,
+                eps,
+                pa,
+                sched,
+                eta0,
+                eta,
+            )
+            loss_sum += ls
+            w_sum += ws
+            r_acc += ls
+            r_w += ws
             inv = 1.0 / (end - pos)
             norm = apply_step(
-                params, grad, 0, inv, gb * inv, opt, avg, q, cfg, float(t), eta,
-                carry, full,
+                params,
+                grad,
+                0,
+                inv,
+                gb * inv,
+                opt,
+                avg,
+                q,
+                cfg,
+                float(t),
+                eta,
+                carry,
+                full,
             )
         r_n += 1
         r_acc, r_w, r_n = _record(rec, stats, every, r_acc, r_w, r_n)
@@ -529,8 +585,19 @@ def epoch_csr(
                 gb += coef
             inv = 1.0 / (end - pos)
             norm = apply_step(
-                params, grad, 0, inv, gb * inv, opt, avg, q, cfg, float(t), eta,
-                carry, full,
+                params,
+                grad,
+                0,
+                inv,
+                gb * inv,
+                opt,
+                avg,
+                q,
+                cfg,
+                float(t),
+                eta,
+                carry,
+                full,
             )
             for r in range(pos, end):
                 i = seq[r]

@@ -40,10 +40,15 @@ def prefetch_row(typingctx, arr, row):
         fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
         zero = ir.Constant(i64, 0)
         step = ir.Constant(i64, _LINE)
-        with cgutils.for_range_slice(builder, zero, rowbytes, step, inc=True) as (off, _):
+        with cgutils.for_range_slice(builder, zero, rowbytes, step, inc=True) as (
+            off,
+            _,
+        ):
             ptr = builder.inttoptr(builder.add(start, off), i8p)
             # read, high temporal locality, data cache
-            builder.call(fn, [ptr, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+            builder.call(
+                fn, [ptr, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)]
+            )
         return context.get_dummy_value()
 
     return sig, codegen

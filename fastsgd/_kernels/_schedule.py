@@ -56,8 +56,20 @@ def rate(code, t, epoch, sp):
 
     ``sp`` is :func:`schedule_params`'s tuple.
     """
-    (eta0, alpha, opt_init, power_t, gamma, step_epochs, total, eta_min, pct,
-     div, final_div, warm) = sp
+    (
+        eta0,
+        alpha,
+        opt_init,
+        power_t,
+        gamma,
+        step_epochs,
+        total,
+        eta_min,
+        pct,
+        div,
+        final_div,
+        warm,
+    ) = sp
     if code == LR_OPTIMAL:
         eta = 1.0 / (alpha * (opt_init + t - 1.0))
     elif code == LR_INVSCALING:

@@ -15,8 +15,8 @@ scale; ``lam`` is the decoupled ``weight_decay``; all as in torch.optim):
 - sgd:       w <- w (1 - eta lam) - eta g   (scikit-learn floors the shrink at 0)
 - momentum:  v <- beta v + g;               w <- w (1 - eta lam) - eta v
 - nesterov:  v <- beta v + g;               w <- w (1 - eta lam) - eta (g + beta v)
-- adagrad:   s <- s + g^2;                  w <- w (1 - eta lam) - eta g / (sqrt s + eps)
-- rmsprop:   s <- rho s + (1 - rho) g^2;    w <- w (1 - eta lam) - eta g / (sqrt s + eps)
+- adagrad:   s <- s + g^2;                w <- w (1 - eta lam) - eta g / (sqrt s + eps)
+- rmsprop:   s <- rho s + (1 - rho) g^2;  w <- w (1 - eta lam) - eta g / (sqrt s + eps)
 - adam(w):   m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2;
              w <- w (1 - eta lam) - eta m_hat / (sqrt v_hat + eps)
 
@@ -140,8 +140,22 @@ def apply_step(params, G, r, gl, gb, opt, avg, q, cfg, t, eta, carry, need_norm)
     """
     T = params.dtype.type
     d = params.shape[0] - 1
-    (fit_b, a2, a1, code, avg_code, avg_start, clip, lam, beta_m, rho_, b1, b2,
-     eps_, ema) = cfg
+    (
+        fit_b,
+        a2,
+        a1,
+        code,
+        avg_code,
+        avg_start,
+        clip,
+        lam,
+        beta_m,
+        rho_,
+        b1,
+        b2,
+        eps_,
+        ema,
+    ) = cfg
 
     norm = -1.0
     c = 1.0

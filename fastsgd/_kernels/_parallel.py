@@ -1,0 +1,178 @@
+"""Mini-batch epochs whose batch gradient is split over several threads.
+
+A separate source function (``parallel=True`` is its own cached variant).  Each
+batch is cut into ``n_threads`` contiguous slices; thread ``k`` accumulates its
+slice's gradient into ``gbuf[k]`` and its loss sums into ``lbuf[k]``; the
+slices are then added in a fixed order, so a given thread count always gives
+the same model.  The optimizer step itself stays serial (it is O(n_features)
+against O(batch x n_features) for the gradient).  The thread count is the
+first dimension of ``gbuf``: calling ``numba.get_num_threads()`` inside a
+cached kernel would disable its cache.
+"""
+
+from __future__ import annotations
+
+from numba import prange, types
+
+from ._codes import (
+    C_BATCH,
+    C_EPOCH,
+    C_LOSS,
+    C_RECORD_EVERY,
+    C_SAMPLING,
+    C_SCHEDULE,
+    H_EPSILON,
+    H_ETA0,
+    LR_PA1,
+    LR_PA2,
+    S_GRAD_NORM,
+    SAMPLE_INORDER,
+)
+from ._epoch import (
+    _array,
+    _finish,
+    _record,
+    _signatures,
+    accumulate_rows,
+    visit_sequence,
+)
+from ._jit import kernel
+from ._prefetch import PREFETCH_DISTANCE, prefetch_row
+from ._schedule import rate, schedule_params
+from ._update import apply_step, step_config
+
+
+@kernel
+def slice_gradient(X, y, sw, seq, lo, hi, params, gbuf, k, lbuf, opts):
+    """Thread ``k``'s share of a batch: rows ``seq[lo:hi]`` into ``gbuf[k]``.
+
+    One call per thread slice, not inlined: numba's parfor lowering trips over
+    names repeated by inlined bodies inside ``prange``.
+    """
+    loss, eps, pa, sched, eta0, eta, prefetch = opts
+    for j in range(X.shape[1]):
+        gbuf[k, j] = 0.0
+    ls = 0.0
+    ws = 0.0
+    gb = 0.0
+    if lo < hi:
+        if prefetch:
+            for r in range(lo, min(lo + PREFETCH_DISTANCE, hi)):
+                prefetch_row(X, seq[r])
+        ls, ws, gb = accumulate_rows(
+            X, y, sw, seq, lo, hi, params, gbuf, k, loss, eps, pa, sched, eta0, eta
+        )
+    lbuf[k, 0] = ls
+    lbuf[k, 1] = ws
+    lbuf[k, 2] = gb
+
+
+def _parallel_signatures():
+    sigs = []
+    pairs = zip(_signatures(sparse=False), (types.float32, types.float64), strict=True)
+    for sig, t in pairs:
+        sigs.append(types.void(*sig.args, _array(t, 2), _array(types.float64, 2)))
+    return sigs
+
+
+@kernel(_parallel_signatures(), parallel=True)
+def epoch_dense_parallel(
+    X,
+    y,
+    sw,
+    order,
+    iscratch,
+    params,
+    opt,
+    avg,
+    q,
+    grad,
+    counters,
+    carry,
+    hp,
+    codes,
+    stats,
+    rec,
+    gbuf,
+    lbuf,
+):
+    """Run one mini-batch epoch over dense rows with a threaded batch gradient.
+
+    Same arguments as ``epoch_dense`` plus ``gbuf`` (n_threads, d + 1) and
+    ``lbuf`` (n_threads, 3) float64 scratch.
+    """
+    m = order.shape[0]
+    d = X.shape[1]
+    n_threads = gbuf.shape[0]
+    seq = visit_sequence(order, iscratch, codes)
+    batch = max(codes[C_BATCH], 1)
+    loss = codes[C_LOSS]
+    sched = codes[C_SCHEDULE]
+    epoch = codes[C_EPOCH]
+    every = codes[C_RECORD_EVERY]
+    eps = hp[H_EPSILON]
+    pa = sched == LR_PA1 or sched == LR_PA2
+    full = batch >= m
+    eta0 = hp[H_ETA0]
+    cfg = step_config(codes, hp)
+    sp = schedule_params(hp)
+    random_rows = codes[C_SAMPLING] != SAMPLE_INORDER
+
+    t = counters[0]
+    loss_sum = 0.0
+    w_sum = 0.0
+    eta_sum = 0.0
+    eta = 0.0
+    steps = 0
+    r_acc = 0.0
+    r_w = 0.0
+    r_n = 0
+    norm = -1.0
+    pos = 0
+    while pos < m:
+        end = min(pos + batch, m)
+        t += 1
+        steps += 1
+        eta = rate(sched, float(t), epoch, sp)
+        eta_sum += eta
+        nb = end - pos
+        chunk = (nb + n_threads - 1) // n_threads
+        opts = (loss, eps, pa, sched, eta0, eta, random_rows)
+        for k in prange(n_threads):
+            lo = pos + k * chunk
+            slice_gradient(
+                X, y, sw, seq, lo, min(lo + chunk, end), params, gbuf, k, lbuf, opts
+            )
+        gb = 0.0
+        for k in range(n_threads):
+            loss_sum += lbuf[k, 0]
+            w_sum += lbuf[k, 1]
+            r_acc += lbuf[k, 0]
+            r_w += lbuf[k, 1]
+            gb += lbuf[k, 2]
+        for j in range(d):
+            acc = gbuf[0, j]
+            for k in range(1, n_threads):
+                acc += gbuf[k, j]
+            grad[0, j] = acc
+        inv = 1.0 / nb
+        norm = apply_step(
+            params,
+            grad,
+            0,
+            inv,
+            gb * inv,
+            opt,
+            avg,
+            q,
+            cfg,
+            float(t),
+            eta,
+            carry,
+            full,
+        )
+        r_n += 1
+        r_acc, r_w, r_n = _record(rec, stats, every, r_acc, r_w, r_n)
+        pos = end
+    stats[S_GRAD_NORM] = norm
+    _finish(counters, stats, t, steps, eta_sum, eta, loss_sum, w_sum)
