@@ -440,7 +440,18 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
 
     # --------------------------------------------------------------- fitting
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
+    def fit(
+        self,
+        X,
+        y,
+        coef_init=None,
+        intercept_init=None,
+        sample_weight=None,
+        *,
+        X_val=None,
+        y_val=None,
+        sample_weight_val=None,
+    ):
         """Fit the linear model.
 
         Parameters
@@ -455,6 +466,16 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             Initial intercept.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the rows (1 for unweighted).
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), \
+default=None
+            A validation set (as HistGradientBoosting's ``fit``): its R^2 is
+            recorded each epoch in ``validation_scores_``, and with
+            ``early_stopping=True`` it replaces the ``validation_fraction``
+            split (all of X then trains).
+        y_val : array-like of shape (n_val,), default=None
+            Targets of ``X_val``.
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Weights of the validation rows.
 
         Returns
         -------
@@ -462,6 +483,10 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             The fitted estimator.
         """
         self._check_params()
+        if (X_val is None) != (y_val is None):
+            raise ValueError("X_val and y_val must be given together.")
+        if X_val is None and sample_weight_val is not None:
+            raise ValueError("sample_weight_val needs X_val and y_val.")
         warm = self.warm_start and hasattr(self, "coef_")
         if warm:
             if coef_init is None:
@@ -470,8 +495,13 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
                 intercept_init = self.intercept_
         X, y, sample_weight = self._validate_X_y(X, y, sample_weight, reset=True)
         self._dtype = X.dtype
+        val = None
+        if X_val is not None:
+            val = self._validate_X_y(X_val, y_val, sample_weight_val, reset=False)
         self._init_state(X.shape[1], X.dtype, coef_init, intercept_init)
-        self._run(X, y, sample_weight, self.max_iter, fitting=True)
+        if val is not None:
+            self.validation_scores_ = []
+        self._run(X, y, sample_weight, self.max_iter, fitting=True, val=val)
         if (
             self.tol is not None
             and self.n_iter_ == self.max_iter
@@ -591,17 +621,21 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         schedule_hparams(self, hp, self._planned_steps)
         return codes, hp
 
-    def _run(self, X, y, sw, max_epochs, fitting):
+    def _run(self, X, y, sw, max_epochs, fitting, val=None):
         """Train for up to ``max_epochs`` epochs; the heart of fit/partial_fit."""
         state = self._state
-        train_idx, val_idx = self._split(y, sw, fitting)
+        train_idx, val_idx = self._split(y, sw, fitting and val is None)
         if train_idx.shape[0] == 0:
             raise ValueError("No training rows with positive sample weight.")
         if self._loss_ref is None:
             self._loss_ref = self._reference_loss(X, y, sw, train_idx)
         X_val = y_val = sw_val = None
-        if val_idx is not None:
+        if val is not None:
+            X_val, y_val, sw_val = val
+        elif val_idx is not None:
             X_val, y_val, sw_val = X[val_idx], y[val_idx], sw[val_idx]
+        # the validation score stops training only with early stopping
+        stop_on_val = X_val is not None and self.early_stopping
         if self.shuffle and self.sampling == "blocks":
             # one shuffled working copy; epochs then read blocks in order
             perm = self._rng.permutation(train_idx)
@@ -701,11 +735,13 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             if every:
                 step_losses.append(rec[: int(stats[K.S_NREC])].copy())
 
+            score = None
             if X_val is not None:
                 coef, intercept = self._reported(state)
                 pred = safe_sparse_dot(X_val, coef, dense_output=True) + intercept
                 score = _r2(y_val, pred, sw_val)
                 self.validation_scores_.append(score)
+            if stop_on_val:
                 if score < best_score + tol:
                     no_improve += 1
                 else:
@@ -735,12 +771,12 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
                     self._eta /= 5.0
                     no_improve = 0
                 else:
-                    self.stop_reason_ = "early_stopping" if X_val is not None else "tol"
+                    self.stop_reason_ = "early_stopping" if stop_on_val else "tol"
                     break
 
-        if best_state is not None and X_val is not None:
+        if best_state is not None:
             state.restore(best_state)
-        if X_val is not None:
+        if stop_on_val:
             self.best_score_ = float(best_score)
         if every:
             self.step_loss_curve_ = np.concatenate(step_losses)
