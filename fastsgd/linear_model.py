@@ -482,6 +482,35 @@ default=None
         self : SGDRegressor
             The fitted estimator.
         """
+        saved = dict(self.__dict__)
+        try:
+            return self._fit(
+                X,
+                y,
+                coef_init,
+                intercept_init,
+                sample_weight,
+                X_val,
+                y_val,
+                sample_weight_val,
+            )
+        except BaseException:
+            # a failed fit leaves the estimator as it was (no half-set attributes)
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+
+    def _fit(
+        self,
+        X,
+        y,
+        coef_init,
+        intercept_init,
+        sample_weight,
+        X_val,
+        y_val,
+        sample_weight_val,
+    ):
         self._check_params()
         if (X_val is None) != (y_val is None):
             raise ValueError("X_val and y_val must be given together.")
@@ -536,6 +565,16 @@ default=None
         self : SGDRegressor
             The updated estimator.
         """
+        saved = dict(self.__dict__)
+        try:
+            return self._partial_fit(X, y, sample_weight)
+        except BaseException:
+            # a failed call leaves the estimator as it was
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+
+    def _partial_fit(self, X, y, sample_weight):
         first = not hasattr(self, "_state")
         if first:
             self._check_params(for_partial_fit=True)
@@ -815,18 +854,19 @@ default=None
         if not (self.early_stopping and fitting):
             train = np.flatnonzero(sw > 0) if np.any(sw == 0) else np.arange(n)
             return train, None
+        n_val = int(np.ceil(self.validation_fraction * n))
+        if n_val == 0 or n - n_val == 0:
+            raise ValueError(
+                f"Splitting {n} samples into a train set and a validation set with "
+                f"validation_fraction={self.validation_fraction!r} led to an empty "
+                f"set ({n - n_val} and {n_val} samples). Please either change "
+                "validation_fraction, increase number of samples, or disable "
+                "early_stopping."
+            )
         cv = ShuffleSplit(
             test_size=self.validation_fraction, random_state=self.random_state
         )
         idx_train, idx_val = next(cv.split(np.zeros((n, 1)), y))
-        if idx_train.shape[0] == 0 or idx_val.shape[0] == 0:
-            raise ValueError(
-                f"Splitting {n} samples into a train set and a validation set with "
-                f"validation_fraction={self.validation_fraction!r} led to an empty "
-                f"set ({idx_train.shape[0]} and {idx_val.shape[0]} samples). Please "
-                "either change validation_fraction, increase number of samples, or "
-                "disable early_stopping."
-            )
         if not np.any(sw[idx_val] > 0):
             raise ValueError(
                 "The sample weights for validation set are all zero, consider "

@@ -1,0 +1,656 @@
+"""Data as users have it, and bad input: the public API of ``SGDRegressor``."""
+
+import tracemalloc
+import warnings
+from unittest import mock
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import SGDRegressor as SkSGDRegressor
+
+import fastsgd.linear_model as lm
+from fastsgd import DivergenceWarning, SGDRegressor
+
+OPTIMIZERS = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"]
+# a short, deterministic fit: tol=None means no ConvergenceWarning at max_iter
+SHORT = dict(max_iter=5, tol=None, random_state=0)
+
+
+def make_data(n=120, d=4, seed=0, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    y = X @ rng.standard_normal(d) + 0.5 + 0.1 * rng.standard_normal(n)
+    return X.astype(dtype), y
+
+
+def assert_same_model(a, b, rtol=0.0):
+    if rtol == 0.0:
+        np.testing.assert_array_equal(a.coef_, b.coef_)
+        np.testing.assert_array_equal(a.intercept_, b.intercept_)
+    else:
+        np.testing.assert_allclose(a.coef_, b.coef_, rtol=rtol, atol=1e-12)
+        np.testing.assert_allclose(a.intercept_, b.intercept_, rtol=rtol, atol=1e-12)
+    assert a.n_iter_ == b.n_iter_
+    assert a.t_ == b.t_
+
+
+@pytest.fixture
+def no_kernel(monkeypatch):
+    """Make any call of the compiled epochs fail the test."""
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("a compiled epoch ran on invalid input")
+
+    kernels = [name for name in vars(lm) if name.startswith("epoch_")]
+    assert {"epoch_dense", "epoch_csr"} <= set(kernels)
+    for name in kernels:
+        monkeypatch.setattr(lm, name, forbidden)
+
+
+# --------------------------------------------------------------------- dtypes
+def test_float32_trains_and_predicts_in_float32():
+    X, y = make_data(dtype=np.float32)
+    model = SGDRegressor(**SHORT).fit(X, y)
+    assert model.coef_.dtype == np.float32
+    assert model.intercept_.dtype == np.float32
+    assert model.intercept_.shape == (1,)
+    assert model.predict(X).dtype == np.float32
+    # it is a float32 computation of the same model as float64, not a copy of it
+    ref = SGDRegressor(**SHORT).fit(X.astype(np.float64), y)
+    np.testing.assert_allclose(model.coef_, ref.coef_, rtol=1e-3, atol=1e-4)
+    assert not np.array_equal(model.coef_.astype(np.float64), ref.coef_)
+
+
+def test_float64_stays_float64():
+    X, y = make_data()
+    model = SGDRegressor(**SHORT).fit(X, y.astype(np.float32))
+    assert model.coef_.dtype == np.float64
+    assert model.intercept_.dtype == np.float64
+    assert model.predict(X).dtype == np.float64
+
+
+def _peak_fit_bytes(X, y):
+    model = SGDRegressor(max_iter=1, tol=None, random_state=0)
+    tracemalloc.start()
+    try:
+        model.fit(X, y)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak
+
+
+def test_float32_c_array_is_read_in_place():
+    # 20 MB of float32: an upcast to float64 would allocate 40 MB, a copy 20 MB;
+    # fitting itself needs a few vectors of n_samples (order, y, the starting
+    # loss): 1.5 MB measured here
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((25_000, 200), dtype=np.float32)
+    y = (X[:, :5].sum(axis=1) + 1.0).astype(np.float32)
+    X.flags.writeable = False
+    SGDRegressor(max_iter=1, tol=None).fit(X[:50], y[:50])  # load the kernels
+    peak = _peak_fit_bytes(X, y)
+    assert peak < X.nbytes / 5, f"fit allocated {peak / 1e6:.1f} MB"
+    # the measurement does see a copy: a Fortran-ordered array must be copied
+    peak_f = _peak_fit_bytes(np.asfortranarray(X), y)
+    assert peak_f >= X.nbytes
+
+
+@pytest.mark.parametrize(
+    "convert",
+    [
+        pytest.param(np.asfortranarray, id="fortran"),
+        pytest.param(lambda X: np.repeat(X, 2, axis=1)[:, ::2], id="strided"),
+        pytest.param(lambda X: X.tolist(), id="list"),
+        pytest.param(lambda X: pd.DataFrame(X), id="dataframe-int-columns"),
+    ],
+)
+def test_layouts_give_the_same_model(convert):
+    X, y = make_data()
+    ref = SGDRegressor(**SHORT).fit(X, y)
+    model = SGDRegressor(**SHORT).fit(convert(X), y)
+    assert_same_model(model, ref)
+    np.testing.assert_allclose(model.predict(convert(X)), ref.predict(X), rtol=1e-12)
+
+
+def test_read_only_arrays():
+    X, y = make_data()
+    ref = SGDRegressor(**SHORT).fit(X, y)
+    Xr, yr = X.copy(), y.copy()
+    Xr.flags.writeable = False
+    yr.flags.writeable = False
+    model = SGDRegressor(**SHORT).fit(Xr, yr, sample_weight=np.ones_like(yr))
+    assert_same_model(model, ref)
+    np.testing.assert_array_equal(model.predict(Xr), ref.predict(X))
+    # float32 read-only too
+    X32 = X.astype(np.float32)
+    ref32 = SGDRegressor(**SHORT).fit(X32, y)
+    X32.flags.writeable = False
+    assert_same_model(SGDRegressor(**SHORT).fit(X32, y), ref32)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_memmap_and_np_load_mmap(tmp_path, dtype):
+    X, y = make_data(dtype=dtype)
+    ref = SGDRegressor(**SHORT).fit(X, y)
+    path = tmp_path / "X.dat"
+    mm = np.memmap(path, dtype=dtype, mode="w+", shape=X.shape)
+    mm[:] = X
+    mm.flush()
+    ro = np.memmap(path, dtype=dtype, mode="r", shape=X.shape)
+    assert_same_model(SGDRegressor(**SHORT).fit(ro, y), ref)
+    np.save(tmp_path / "X.npy", X)
+    loaded = np.load(tmp_path / "X.npy", mmap_mode="r")
+    model = SGDRegressor(**SHORT).fit(loaded, y)
+    assert_same_model(model, ref)
+    assert model.coef_.dtype == dtype
+    np.testing.assert_array_equal(model.predict(loaded), ref.predict(X))
+
+
+@pytest.mark.parametrize("int_dtype", [np.int64, np.int32, np.int8])
+def test_integer_arrays_train_as_float64(int_dtype):
+    rng = np.random.default_rng(1)
+    Xi = rng.integers(-3, 4, size=(100, 3)).astype(int_dtype)
+    yi = (Xi @ np.array([1, -2, 1]) + 2).astype(int_dtype)
+    ref = SGDRegressor(**SHORT).fit(Xi.astype(np.float64), yi.astype(np.float64))
+    model = SGDRegressor(**SHORT).fit(Xi, yi)
+    assert model.coef_.dtype == np.float64
+    assert_same_model(model, ref)
+    np.testing.assert_array_equal(model.predict(Xi), ref.predict(Xi.astype(float)))
+
+
+# --------------------------------------------------------------------- pandas
+def test_dataframe_keeps_feature_names():
+    X, y = make_data()
+    cols = ["a", "b", "c", "d"]
+    df = pd.DataFrame(X, columns=cols)
+    ref = SGDRegressor(**SHORT).fit(X, y)
+    model = SGDRegressor(**SHORT).fit(df, pd.Series(y, name="target"))
+    assert_same_model(model, ref)
+    assert list(model.feature_names_in_) == cols
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pred = model.predict(pd.DataFrame(X, columns=cols))
+    np.testing.assert_allclose(pred, ref.predict(X), rtol=1e-12)
+    # the same checks as scikit-learn's own estimators
+    with pytest.raises(ValueError, match="feature names should match"):
+        model.predict(pd.DataFrame(X, columns=["a", "b", "c", "e"]))
+    with pytest.raises(ValueError, match="feature names should match"):
+        model.predict(df[["b", "a", "c", "d"]])
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        model.predict(X)
+    with pytest.warns(UserWarning, match="fitted without feature names"):
+        ref.predict(df)
+
+
+def test_dataframe_float32_trains_in_float32():
+    X, y = make_data(dtype=np.float32)
+    df = pd.DataFrame(X, columns=list("abcd"))
+    model = SGDRegressor(**SHORT).fit(df, y)
+    assert model.coef_.dtype == np.float32
+    assert_same_model(model, SGDRegressor(**SHORT).fit(X, y))
+
+
+# --------------------------------------------------------------------- sparse
+def make_sparse(n=80, d=12, density=0.3, seed=0):
+    rng = np.random.default_rng(seed)
+    X = sp.random(n, d, density=density, format="csr", random_state=seed)
+    X.data = rng.standard_normal(X.nnz)
+    y = X @ rng.standard_normal(d) + 3.0 + 0.1 * rng.standard_normal(n)
+    return X, y
+
+
+@pytest.mark.parametrize("batch_size", [1, 8, "full"])
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+@pytest.mark.parametrize("average", [False, True])
+@pytest.mark.parametrize("penalty", [None, "l2"])
+def test_sparse_equals_dense(penalty, average, optimizer, batch_size):
+    Xs, y = make_sparse()
+    Xd = Xs.toarray()
+    params = dict(
+        penalty=penalty,
+        alpha=0.01,  # a visible L2 shrink exercises the lazy weight scale
+        average=average,
+        optimizer=optimizer,
+        batch_size=batch_size,
+        learning_rate="constant",
+        eta0={1: 0.01, 8: 0.05, "full": 0.2}[batch_size],
+        **SHORT,
+    )
+    dense = SGDRegressor(**params).fit(Xd, y)
+    sparse = SGDRegressor(**params).fit(Xs, y)
+    # the model moved: the comparison is not between two untrained models
+    assert np.linalg.norm(dense.coef_) > 0.05
+    assert_same_model(sparse, dense, rtol=1e-8)
+    np.testing.assert_allclose(sparse.loss_curve_, dense.loss_curve_, rtol=1e-8)
+    np.testing.assert_allclose(sparse.predict(Xs), dense.predict(Xd), rtol=1e-8)
+
+
+@pytest.mark.parametrize("learning_rate", ["invscaling", "constant"])
+def test_sparse_intercept_is_not_damped(learning_rate):
+    # scikit-learn multiplies the intercept step by 0.01 on sparse data; fastsgd
+    # takes the same intercept step on both
+    Xs, y = make_sparse(n=300, seed=3)
+    y = y + 7.0
+    params = dict(learning_rate=learning_rate, max_iter=30, tol=None, random_state=0)
+    dense = SGDRegressor(**params).fit(Xs.toarray(), y)
+    sparse = SGDRegressor(**params).fit(Xs, y)
+    np.testing.assert_allclose(sparse.intercept_, dense.intercept_, rtol=1e-8)
+    np.testing.assert_allclose(sparse.intercept_, 10.0, atol=0.3)
+
+
+def test_sparse_int64_indices():
+    Xs, y = make_sparse()
+    X64 = Xs.copy()
+    X64.indices = X64.indices.astype(np.int64)
+    X64.indptr = X64.indptr.astype(np.int64)
+    assert X64.indices.dtype == np.int64
+    ref = SGDRegressor(**SHORT).fit(Xs, y)
+    model = SGDRegressor(**SHORT).fit(X64, y)
+    assert_same_model(model, ref)
+    np.testing.assert_array_equal(model.predict(X64), ref.predict(Xs))
+
+
+@pytest.mark.parametrize(
+    "convert",
+    [
+        pytest.param(sp.csr_array, id="csr_array"),
+        pytest.param(sp.csc_matrix, id="csc_matrix"),
+        pytest.param(sp.coo_matrix, id="coo_matrix"),
+        pytest.param(sp.coo_array, id="coo_array"),
+        pytest.param(sp.lil_matrix, id="lil_matrix"),
+        pytest.param(sp.dok_matrix, id="dok_matrix"),
+    ],
+)
+def test_other_sparse_containers(convert):
+    Xs, y = make_sparse()
+    ref = SGDRegressor(**SHORT).fit(Xs, y)
+    model = SGDRegressor(**SHORT).fit(convert(Xs), y)
+    assert_same_model(model, ref)
+    np.testing.assert_array_equal(model.predict(convert(Xs)), ref.predict(Xs))
+
+
+def test_sparse_float32():
+    Xs, y = make_sparse()
+    X32 = Xs.astype(np.float32)
+    model = SGDRegressor(**SHORT).fit(X32, y)
+    assert model.coef_.dtype == np.float32
+    dense = SGDRegressor(**SHORT).fit(X32.toarray(), y)
+    np.testing.assert_allclose(model.coef_, dense.coef_, rtol=1e-4, atol=1e-5)
+
+
+# ------------------------------------------------------------------ bad data
+def _bad_data_cases():
+    X, y = make_data(n=20, d=3)
+    Xn = X.copy()
+    Xn[3, 1] = np.nan
+    Xi = X.copy()
+    Xi[3, 1] = np.inf
+    yn = y.copy()
+    yn[2] = np.nan
+    yi = y.copy()
+    yi[2] = -np.inf
+    strings = np.array([["a", "b", "c"]] * 20)
+    return [
+        ("nan-X", Xn, y, {}, "X contains NaN"),
+        ("inf-X", Xi, y, {}, "X contains infinity"),
+        ("nan-y", X, yn, {}, "y contains NaN"),
+        ("inf-y", X, yi, {}, "y contains infinity"),
+        ("lengths", X, y[:-1], {}, "inconsistent numbers of samples"),
+        ("0-samples", X[:0], y[:0], {}, "0 sample"),
+        ("0-features", X[:, :0], y, {}, "0 feature"),
+        ("3d-X", X.reshape(20, 3, 1), y, {}, "dim 3"),
+        ("string-X", strings, y, {}, "could not convert string"),
+        ("string-y", X, np.array(["a"] * 20), {}, "could not convert string"),
+        ("complex-X", X + 1j, y, {}, "Complex data not supported"),
+        ("2-column-y", X, np.c_[y, y], {}, "y should be a 1d array"),
+        ("sw-length", X, y, {"sample_weight": np.ones(19)}, "sample_weight"),
+        ("sw-negative", X, y, {"sample_weight": -np.ones(20)}, "sample_weight"),
+        (
+            "sw-nan",
+            X,
+            y,
+            {"sample_weight": np.r_[np.nan, np.ones(19)]},
+            "sample_weight contains NaN",
+        ),
+        ("sw-all-zero", X, y, {"sample_weight": np.zeros(20)}, "[Ss]ample weight"),
+        ("coef_init-nan", X, y, {"coef_init": [np.nan, 0, 0]}, "coef_init"),
+        ("coef_init-length", X, y, {"coef_init": [0.0, 0.0]}, "coef_init"),
+        ("intercept_init-nan", X, y, {"intercept_init": np.nan}, "intercept_init"),
+        ("intercept_init-shape", X, y, {"intercept_init": [1, 2]}, "intercept_init"),
+    ]
+
+
+BAD_DATA = _bad_data_cases()
+
+
+@pytest.mark.parametrize(
+    "X, y, kwargs, match", [c[1:] for c in BAD_DATA], ids=[c[0] for c in BAD_DATA]
+)
+def test_bad_data_is_rejected_before_training(no_kernel, X, y, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        SGDRegressor(random_state=0).fit(X, y, **kwargs)
+    if "coef_init" in kwargs or "intercept_init" in kwargs:
+        return  # partial_fit has no initial values
+    with pytest.raises(ValueError, match=match):
+        SGDRegressor(random_state=0).partial_fit(X, y, **kwargs)
+
+
+FAILED_FITS = [
+    pytest.param(method, *case[1:], id=f"{method}-{case[0]}")
+    for method in ("fit", "partial_fit")
+    for case in BAD_DATA
+    # partial_fit has no initial values
+    if method == "fit" or not {"coef_init", "intercept_init"} & set(case[3])
+]
+
+
+@pytest.mark.parametrize("method, X, y, kwargs, match", FAILED_FITS)
+def test_failed_fit_leaves_the_model_unfitted(method, X, y, kwargs, match):
+    # no half-fitted state: check_is_fitted treats any attribute ending in "_"
+    # (n_features_in_ included) as "fitted", after which predict would fail
+    # with an AttributeError about coef_ instead of NotFittedError
+    model = SGDRegressor(random_state=0)
+    with pytest.raises(ValueError, match=match):
+        getattr(model, method)(X, y, **kwargs)
+    with pytest.raises(NotFittedError):
+        model.predict(np.zeros((2, 3)))
+
+
+def test_failed_refit_keeps_the_fitted_model():
+    X, y = make_data(n=40, d=3)
+    model = SGDRegressor(**SHORT).fit(X, y)
+    coef, intercept = model.coef_.copy(), model.intercept_.copy()
+    pred = model.predict(X)
+    Xn = X.copy()
+    Xn[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        model.fit(Xn, y)
+    with pytest.raises(ValueError, match="inconsistent"):
+        model.partial_fit(X, y[:-1])
+    np.testing.assert_array_equal(model.coef_, coef)
+    np.testing.assert_array_equal(model.intercept_, intercept)
+    np.testing.assert_array_equal(model.predict(X), pred)
+
+
+def test_failed_refit_with_other_width_does_not_leave_a_mixed_model():
+    # a fit that fails on new data must not pair the new width with old weights
+    X, y = make_data(n=40, d=3)
+    model = SGDRegressor(**SHORT).fit(X, y)
+    X5, _ = make_data(n=40, d=5)
+    with pytest.raises(ValueError, match="coef_init"):
+        model.fit(X5, y, coef_init=np.zeros(3))
+    assert model.n_features_in_ == model.coef_.shape[0]
+
+
+def test_predict_before_fit():
+    with pytest.raises(NotFittedError):
+        SGDRegressor().predict(np.zeros((3, 2)))
+    with pytest.raises(NotFittedError):
+        SGDRegressor().score(np.zeros((3, 2)), np.zeros(3))
+
+
+def test_changed_number_of_features():
+    X, y = make_data(n=40, d=3)
+    model = SGDRegressor(**SHORT).fit(X, y)
+    X4, _ = make_data(n=40, d=4)
+    with pytest.raises(ValueError, match="X has 4 features.*expecting 3"):
+        model.predict(X4)
+    with pytest.raises(ValueError, match="X has 4 features.*expecting 3"):
+        model.predict(sp.csr_matrix(X4))
+    pf = SGDRegressor(random_state=0).partial_fit(X, y)
+    coef = pf.coef_.copy()
+    with pytest.raises(ValueError, match="X has 4 features.*expecting 3"):
+        pf.partial_fit(X4, y)
+    np.testing.assert_array_equal(pf.coef_, coef)
+
+
+# ------------------------------------------------------------ bad parameters
+BAD_PARAMS = [
+    ("loss", "absolute"),
+    ("penalty", "l3"),
+    ("alpha", -0.1),
+    ("l1_ratio", 1.5),
+    ("l1_ratio", -0.1),
+    ("fit_intercept", "yes"),
+    ("max_iter", 0),
+    ("max_iter", 1.5),
+    ("tol", -1e-3),
+    ("shuffle", 1.0),
+    ("epsilon", -0.1),
+    ("random_state", "seed"),
+    ("learning_rate", "fast"),
+    ("eta0", 0.0),
+    ("eta0", -0.01),
+    ("early_stopping", "no"),
+    ("validation_fraction", 0.0),
+    ("validation_fraction", 1.0),
+    ("n_iter_no_change", 0),
+    ("warm_start", None),
+    ("average", -1),
+    ("average", 1.5),
+    ("batch_size", 0),
+    ("batch_size", -3),
+    ("batch_size", "bogus"),
+    ("batch_size", 2.5),
+    ("optimizer", "lbfgs"),
+    ("momentum", 1.0),
+    ("momentum", -0.1),
+    ("rho", 1.0),
+    ("rho", -0.1),
+    ("beta1", 1.0),
+    ("beta1", -0.1),
+    ("beta2", 1.0),
+    ("beta2", -0.1),
+    ("eps", 0.0),
+    ("eps", -1e-8),
+    ("weight_decay", -0.01),
+    ("clip_norm", 0.0),
+    ("clip_norm", -1.0),
+    ("ema_decay", 0.0),
+    ("ema_decay", 1.0),
+    ("sampling", "stratified"),
+    ("warmup", -1),
+    ("warmup", -0.5),
+    ("warmup", 1.5),
+    ("gamma", 0.0),
+    ("gamma", 1.5),
+    ("step_every", 0),
+    ("eta_min", -0.1),
+    ("pct_start", 0.0),
+    ("pct_start", 1.0),
+    ("grad_tol", -1.0),
+    ("record_every", -1),
+    ("restore_best_weights", "yes"),
+]
+
+
+@pytest.mark.parametrize(
+    "name, value", BAD_PARAMS, ids=[f"{n}={v!r}" for n, v in BAD_PARAMS]
+)
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_out_of_range_parameter_is_named(no_kernel, method, name, value):
+    X, y = make_data(n=20, d=3)
+    model = SGDRegressor(**{name: value})
+    with pytest.raises((ValueError, TypeError), match=f"'{name}' parameter"):
+        getattr(model, method)(X, y)
+    with pytest.raises(NotFittedError):
+        model.predict(X)
+
+
+# every float parameter with its valid interval: (low, high, low_closed, high_closed)
+FLOAT_RANGES = {
+    "alpha": (0.0, np.inf, True, False),
+    "l1_ratio": (0.0, 1.0, True, True),
+    "tol": (0.0, np.inf, True, False),
+    "epsilon": (0.0, np.inf, True, False),
+    "eta0": (0.0, np.inf, False, False),
+    "validation_fraction": (0.0, 1.0, False, False),
+    "momentum": (0.0, 1.0, True, False),
+    "rho": (0.0, 1.0, True, False),
+    "beta1": (0.0, 1.0, True, False),
+    "beta2": (0.0, 1.0, True, False),
+    "eps": (0.0, np.inf, False, False),
+    "weight_decay": (0.0, np.inf, True, False),
+    "clip_norm": (0.0, np.inf, False, False),
+    "ema_decay": (0.0, 1.0, False, False),
+    "gamma": (0.0, 1.0, False, True),
+    "eta_min": (0.0, np.inf, True, False),
+    "pct_start": (0.0, 1.0, False, False),
+    "grad_tol": (0.0, np.inf, True, False),
+}
+
+
+@st.composite
+def out_of_range(draw):
+    name = draw(st.sampled_from(sorted(FLOAT_RANGES)))
+    low, high, low_closed, high_closed = FLOAT_RANGES[name]
+    below = st.floats(max_value=low, exclude_max=low_closed, allow_nan=False)
+    choices = [below, st.just(np.nan)]
+    if np.isfinite(high):
+        choices.append(st.floats(min_value=high, exclude_min=high_closed))
+    else:
+        choices.append(st.just(np.inf))  # scikit-learn's intervals exclude inf
+    return name, draw(st.one_of(choices))
+
+
+@settings(max_examples=60, deadline=None)
+@given(out_of_range())
+def test_any_out_of_range_float_is_named(case):
+    name, value = case
+    X, y = make_data(n=20, d=3)
+    model = SGDRegressor(**{name: value})
+    with mock.patch.multiple(
+        lm, **{k: mock.DEFAULT for k in vars(lm) if k.startswith("epoch_")}
+    ) as kernels:
+        with pytest.raises(ValueError, match=f"'{name}' parameter"):
+            model.fit(X, y)
+    assert kernels and not any(k.called for k in kernels.values())
+    assert not hasattr(model, "coef_")
+
+
+CONFLICTS = [
+    (dict(learning_rate="optimal", alpha=0.0), "alpha", "fit"),
+    (dict(learning_rate="pa1", loss="squared_error"), "epsilon_insensitive", "fit"),
+    (dict(learning_rate="pa2", loss="huber"), "epsilon_insensitive", "fit"),
+    (
+        dict(learning_rate="pa1", loss="epsilon_insensitive", batch_size=8),
+        "batch_size",
+        "fit",
+    ),
+    (
+        dict(learning_rate="pa1", loss="epsilon_insensitive", optimizer="adam"),
+        "optimizer",
+        "fit",
+    ),
+    (dict(average=True, ema_decay=0.9), "ema_decay", "fit"),
+    (dict(average=10, ema_decay=0.9), "average", "fit"),
+    (dict(sampling="blocks", shuffle=False), "shuffle", "fit"),
+    (dict(sampling="replacement", shuffle=False), "shuffle", "fit"),
+    (dict(early_stopping=True), "early_stopping", "partial_fit"),
+    (dict(penalty="elasticnet", l1_ratio=None), "l1_ratio", "fit"),
+]
+
+
+@pytest.mark.parametrize(
+    "params, match, method", CONFLICTS, ids=[str(c[0]) for c in CONFLICTS]
+)
+def test_conflicting_parameters(no_kernel, params, match, method):
+    X, y = make_data(n=20, d=3)
+    model = SGDRegressor(**params)
+    with pytest.raises(ValueError, match=match):
+        getattr(model, method)(X, y)
+    with pytest.raises(NotFittedError):
+        model.predict(X)
+
+
+def test_early_stopping_switched_on_between_partial_fits():
+    X, y = make_data(n=20, d=3)
+    model = SGDRegressor(random_state=0).partial_fit(X, y)
+    model.set_params(early_stopping=True)
+    with pytest.raises(ValueError, match="early_stopping"):
+        model.partial_fit(X, y)
+
+
+def test_early_stopping_split_too_small():
+    X, y = make_data(n=3, d=2)
+    model = SGDRegressor(early_stopping=True, validation_fraction=0.1)
+    with pytest.raises(ValueError, match="validation_fraction"):
+        model.fit(X[:1], y[:1])
+    with pytest.raises(NotFittedError):
+        model.predict(X)
+
+
+# ---------------------------------------------------------------- divergence
+def scaled_data(dtype=np.float64):
+    # unscaled features (scale 100): SGD with a large constant rate diverges
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 3)) * 100.0
+    y = X @ np.array([1.0, -2.0, 0.5]) / 100.0 + 3.0 + 0.1 * rng.standard_normal(200)
+    return X.astype(dtype), y.astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_divergence_is_caught(dtype):
+    X, y = scaled_data(dtype)
+    coef_init = np.array([0.5, -0.5, 0.25])
+    model = SGDRegressor(learning_rate="constant", eta0=10.0, random_state=0)
+    with pytest.warns(DivergenceWarning) as record:
+        model.fit(X, y, coef_init=coef_init, intercept_init=1.0)
+    assert len(record) == 1
+    message = str(record[0].message)
+    assert "eta0" in message
+    assert "scal" in message  # "scale the features"
+    assert issubclass(DivergenceWarning, RuntimeWarning)
+    assert model.diverged_ is True
+    assert model.stop_reason_ == "diverged"
+    # diverged in the first epoch: the initial coefficients are the last finite
+    assert model.coef_.dtype == dtype
+    np.testing.assert_array_equal(model.coef_, coef_init.astype(dtype))
+    np.testing.assert_array_equal(model.intercept_, np.array([1.0], dtype=dtype))
+    assert np.all(np.isfinite(model.predict(X)))
+
+    # the contrast: scikit-learn returns astronomically large coefficients
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sk = SkSGDRegressor(learning_rate="constant", eta0=10.0, random_state=0)
+        sk.fit(X.astype(np.float64), y.astype(np.float64))
+    assert np.max(np.abs(sk.coef_)) > 1e10
+
+
+def test_divergence_in_a_later_epoch_keeps_the_last_finite_epoch():
+    # a warmup ramps the rate up until per-example SGD becomes unstable
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((100, 3))
+    y = X @ np.array([1.0, -2.0, 0.5]) + 0.1 * rng.standard_normal(100)
+    params = dict(
+        learning_rate="constant", eta0=5.0, warmup=5000, random_state=0, tol=None
+    )
+    model = SGDRegressor(max_iter=50, **params)
+    with pytest.warns(DivergenceWarning, match="eta0"):
+        model.fit(X, y)
+    assert model.diverged_ and model.stop_reason_ == "diverged"
+    done = len(model.loss_curve_)  # epochs completed before the diverging one
+    assert done >= 2
+    assert np.all(np.isfinite(model.coef_)) and np.isfinite(model.intercept_[0])
+    # the same run stopped just before the diverging epoch
+    ref = SGDRegressor(max_iter=done, **params).fit(X, y)
+    assert not ref.diverged_ and ref.stop_reason_ == "max_iter"
+    np.testing.assert_array_equal(model.coef_, ref.coef_)
+    np.testing.assert_array_equal(model.intercept_, ref.intercept_)
+    assert model.loss_curve_ == ref.loss_curve_
+
+
+def test_divergence_with_partial_fit():
+    X, y = scaled_data()
+    model = SGDRegressor(learning_rate="constant", eta0=10.0, random_state=0)
+    with pytest.warns(DivergenceWarning):
+        model.partial_fit(X, y)
+    assert model.diverged_
+    np.testing.assert_array_equal(model.coef_, np.zeros(3))
+    assert np.all(np.isfinite(model.predict(X)))
