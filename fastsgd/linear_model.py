@@ -982,7 +982,21 @@ def _kernel_csr(X):
             shape=X.shape,
         )
     # the kernel does no bounds checks: make sure every index is in range
-    X.check_format(full_check=True)
+    # (vectorised; scipy's check_format(full_check=True) is 10x slower)
+    indptr, indices = X.indptr, X.indices
+    n_rows, n_cols = X.shape
+    if (
+        indptr.shape[0] != n_rows + 1
+        or indptr[0] != 0
+        or indptr[-1] != indices.shape[0]
+        or X.data.shape[0] != indices.shape[0]
+        or np.any(np.diff(indptr) < 0)
+        or (indices.shape[0] and (indices.min() < 0 or indices.max() >= n_cols))
+    ):
+        raise ValueError(
+            "The CSR matrix is malformed: its indptr/indices arrays do not describe "
+            f"a {n_rows} x {n_cols} matrix."
+        )
     if not X.data.flags.c_contiguous:
         X.data = np.ascontiguousarray(X.data)
     return X

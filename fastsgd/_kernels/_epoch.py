@@ -61,7 +61,7 @@ from ._codes import (
 )
 from ._jit import kernel
 from ._losses import loss_derivative, loss_value
-from ._prefetch import PREFETCH_DISTANCE, prefetch_row
+from ._prefetch import PREFETCH_DISTANCE, prefetch_item, prefetch_row
 from ._rng import below, permute
 from ._schedule import rate, schedule_params
 from ._update import apply_step, l1_coefficient, l2_coefficient, step_config
@@ -283,7 +283,10 @@ def epoch_dense(
             eta = rate(sched, float(t), epoch, sp)
             eta_sum += eta
             if random_rows and pos + PREFETCH_DISTANCE < m:
-                prefetch_row(X, seq[pos + PREFETCH_DISTANCE])
+                ahead = seq[pos + PREFETCH_DISTANCE]
+                prefetch_row(X, ahead)
+                prefetch_item(y, ahead)
+                prefetch_item(sw, ahead)
             i = seq[pos]
             p = 0.0
             for j in range(d):
@@ -461,6 +464,7 @@ def epoch_csr(
         and hp[H_CLIP] <= 0.0
     )
     v = params[:d]
+    random_rows = codes[C_SAMPLING] != SAMPLE_INORDER
     a2 = l2_coefficient(codes, hp)
     a1 = l1_coefficient(codes, hp)
     lam = hp[H_WEIGHT_DECAY]
@@ -493,6 +497,12 @@ def epoch_csr(
         eta = rate(sched, float(t), epoch, sp)
         eta_sum += eta
         if lazy:
+            if random_rows and pos + PREFETCH_DISTANCE < m:
+                ahead = seq[pos + PREFETCH_DISTANCE]
+                prefetch_item(data, indptr[ahead])
+                prefetch_item(indices, indptr[ahead])
+                prefetch_item(y, ahead)
+                prefetch_item(sw, ahead)
             i = seq[pos]
             lo = indptr[i]
             hi = indptr[i + 1]

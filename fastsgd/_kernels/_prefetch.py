@@ -52,3 +52,29 @@ def prefetch_row(typingctx, arr, row):
         return context.get_dummy_value()
 
     return sig, codegen
+
+
+@intrinsic
+def prefetch_item(typingctx, arr, index):
+    """Prefetch the cache line holding ``arr[index]`` of a 1-D array (a hint)."""
+    if not isinstance(arr, types.Array) or arr.ndim != 1:
+        return None
+    sig = types.void(arr, index)
+
+    def codegen(context, builder, signature, args):
+        aty = signature.args[0]
+        a = context.make_array(aty)(context, builder, args[0])
+        i64 = ir.IntType(64)
+        idx = context.cast(builder, args[1], signature.args[1], types.int64)
+        off = builder.mul(idx, ir.Constant(i64, aty.dtype.bitwidth // 8))
+        i8p = ir.IntType(8).as_pointer()
+        ptr = builder.inttoptr(builder.add(builder.ptrtoint(a.data, i64), off), i8p)
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        builder.call(
+            fn, [ptr, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)]
+        )
+        return context.get_dummy_value()
+
+    return sig, codegen
