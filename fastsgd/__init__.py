@@ -7,11 +7,14 @@ least-squares answer to compare with.
 
 from .closed_form import IllConditionedWarning, closed_form
 from .linear_model import DivergenceWarning, SGDRegressor
+from .stream import ChunkSource, fit_stream
 
 __all__ = [
+    "ChunkSource",
     "DivergenceWarning",
     "IllConditionedWarning",
     "SGDRegressor",
     "closed_form",
+    "fit_stream",
 ]
 __version__ = "0.1.0.dev0"

@@ -1,0 +1,533 @@
+"""Out-of-core training: feed chunks of a data set to ``partial_fit``.
+
+SGD learns while it reads, so it never needs the whole data set in memory.
+:func:`fit_stream` makes passes over a chunked source and calls the
+estimator's ``partial_fit`` once per chunk (for :class:`fastsgd.SGDRegressor`,
+one compiled epoch over the chunk that keeps the step counter, the optimizer
+state and the history).  One pass over the source is one epoch; each epoch
+re-reads the source, so only about one chunk is held in memory at a time.
+
+Sources (see :class:`ChunkSource`):
+
+- a function returning a fresh iterable of ``(X, y)`` or ``(X, y,
+  sample_weight)`` chunks (called once per epoch), a list of such chunks, or a
+  one-shot iterator (one epoch only);
+- a pair of arrays or ``.npy`` paths ``(X, y)``, opened memory-mapped;
+- one ``.npy`` path or 2-D array holding the target in column ``target``;
+- a Parquet file (``.parquet`` / ``.pq``), read in record batches with
+  pyarrow (the ``parquet`` extra), the target in the column named ``target``.
+
+Reordering: the chunks of arrays and ``.npy`` files, the items of a list and
+the row groups of a Parquet file are visited in a new random order each epoch
+(``shuffle_chunks=True``); factories and iterators are read in their own
+order.  The rows inside a chunk are shuffled by the estimator (``shuffle``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from numbers import Integral
+
+import numpy as np
+
+__all__ = ["ChunkSource", "fit_stream"]
+
+# default chunk size: about this many bytes of feature data per chunk
+DEFAULT_CHUNK_BYTES = 32 * 2**20
+# Parquet record batches when the row size is unknown
+DEFAULT_PARQUET_ROWS = 65536
+_PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+class ChunkSource:
+    """A data set that can be read in chunks, possibly in any chunk order.
+
+    Parameters
+    ----------
+    source : callable, sequence, iterator, tuple, str, path or ndarray
+        Where the chunks come from:
+
+        - a callable returning a new iterable of ``(X, y)`` or ``(X, y,
+          sample_weight)`` chunks, called once per epoch;
+        - a list of such chunks (reorderable);
+        - an iterator of such chunks (read once: one epoch only);
+        - a pair ``(X, y)`` of arrays or ``.npy`` paths (opened with
+          ``mmap_mode='r'``), cut into chunks of ``chunk_rows`` rows;
+        - a single 2-D array or ``.npy`` path whose column ``target`` is the
+          target and the other columns the features;
+        - a ``.parquet`` / ``.pq`` path read with pyarrow in record batches of
+          ``chunk_rows`` rows, one row group at a time.
+    target : int or str, default=None
+        The target column: an integer column index in ``[-n_columns,
+        n_columns)`` for a single array, a column name for Parquet.  Required
+        for those two sources, ignored (must be None) otherwise.
+    features : sequence of str, default=None
+        Parquet only: the feature columns, in order.  None means every column
+        except ``target``, in file order.
+    chunk_rows : int, default=None
+        Rows per chunk, >= 1, for arrays, ``.npy`` files and Parquet record
+        batches.  None means about 32 MiB of features per chunk (65536 rows for
+        Parquet).
+
+    Attributes
+    ----------
+    n_units : int or None
+        Number of reorderable units (array chunks, list items or Parquet row
+        groups); None when the source can only be read in its own order.
+    n_rows : int or None
+        Total rows, when known without reading the data.
+    """
+
+    def __init__(self, source, *, target=None, features=None, chunk_rows=None):
+        if chunk_rows is not None and (
+            isinstance(chunk_rows, bool)
+            or not isinstance(chunk_rows, Integral)
+            or chunk_rows < 1
+        ):
+            raise ValueError(f"chunk_rows must be an integer >= 1, got {chunk_rows!r}.")
+        self._factory: Callable[[], Iterable] | None = None
+        self._items: Sequence | None = None
+        self._iterator: Iterator | None = None
+        self._arrays: tuple[np.ndarray, np.ndarray | None, int | None] | None = None
+        self._parquet = None
+        self.n_units: int | None = None
+        self.n_rows: int | None = None
+        if features is not None and not _is_parquet(source):
+            raise ValueError("features is only used with a Parquet source.")
+
+        if _is_pair(source):
+            X = _open_array(source[0], "X")
+            y = _open_array(source[1], "y")
+            if X.ndim != 2:
+                raise ValueError(f"X must be 2-D, got an array of shape {X.shape}.")
+            if y.ndim == 2 and y.shape[1] == 1:
+                y = y[:, 0]
+            if y.ndim != 1:
+                raise ValueError(
+                    f"y must be 1-D (one target), got an array of shape {y.shape}."
+                )
+            if X.shape[0] != y.shape[0]:
+                raise ValueError(
+                    f"X has {X.shape[0]} rows but y has {y.shape[0]}; they must match."
+                )
+            _no_target(target, "an (X, y) pair")
+            self._set_arrays(X, y, None, chunk_rows)
+        elif _is_parquet(source):
+            self._set_parquet(source, target, features, chunk_rows)
+        elif isinstance(source, (str, os.PathLike, np.ndarray)):
+            data = _open_array(source, "the data")
+            if data.ndim != 2 or data.shape[1] < 2:
+                raise ValueError(
+                    "A single array source must be 2-D with the target column and "
+                    f"at least one feature column; got shape {data.shape}."
+                )
+            n_cols = data.shape[1]
+            if (
+                isinstance(target, bool)
+                or not isinstance(target, Integral)
+                or not -n_cols <= target < n_cols
+            ):
+                raise ValueError(
+                    "With a single array, target must be the integer index of the "
+                    f"target column in [{-n_cols}, {n_cols}); got {target!r}."
+                )
+            self._set_arrays(data, None, int(target) % n_cols, chunk_rows)
+        elif callable(source):
+            _no_target(target, "a chunk factory")
+            self._factory = source
+        elif isinstance(source, Sequence):
+            _no_target(target, "a list of chunks")
+            self._items = source
+            self.n_units = len(source)
+        elif isinstance(source, Iterable):
+            _no_target(target, "an iterator of chunks")
+            self._iterator = iter(source)
+        else:
+            raise TypeError(
+                "source must be a chunk factory, a list or iterator of (X, y) "
+                "chunks, an (X, y) pair of arrays or .npy paths, a .npy path or "
+                f"array with a target column, or a Parquet path; got {type(source)}."
+            )
+
+    # ------------------------------------------------------------ set-up
+    def _set_arrays(self, X, y, target_col, chunk_rows):
+        n = X.shape[0]
+        if chunk_rows is None:
+            row_bytes = max(X.shape[1] * X.dtype.itemsize, 1)
+            chunk_rows = max(1, DEFAULT_CHUNK_BYTES // row_bytes)
+        self._chunk_rows = int(chunk_rows)
+        self._arrays = (X, y, target_col)
+        self.n_units = -(-n // self._chunk_rows) if n else 0
+        self.n_rows = n
+
+    def _set_parquet(self, path, target, features, chunk_rows):
+        try:
+            import pyarrow.parquet as pq
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise ImportError(
+                "Reading Parquet needs pyarrow: install it with "
+                "`pip install 'fastsgd[parquet]'` (or `pip install pyarrow`)."
+            ) from exc
+        pf = pq.ParquetFile(os.fspath(path))
+        names = pf.schema_arrow.names
+        if not isinstance(target, str) or target not in names:
+            raise ValueError(
+                "With a Parquet source, target must be the name of a column; "
+                f"got {target!r}, columns are {names}."
+            )
+        if features is None:
+            features = [c for c in names if c != target]
+        else:
+            features = list(features)
+            missing = [c for c in features if c not in names]
+            if missing:
+                raise ValueError(f"Feature columns {missing} are not in {names}.")
+            if target in features:
+                raise ValueError(f"The target {target!r} is also listed as a feature.")
+        if not features:
+            raise ValueError("The Parquet file has no feature column.")
+        schema = pf.schema_arrow
+        kinds = []
+        for c in [*features, target]:
+            typ = schema.field(c).type
+            try:
+                kinds.append(np.dtype(typ.to_pandas_dtype()))
+            except (NotImplementedError, TypeError) as exc:
+                raise TypeError(f"Column {c!r} has non-numeric type {typ}.") from exc
+        for c, k in zip([*features, target], kinds, strict=True):
+            if k.kind not in "fiub":
+                raise TypeError(f"Column {c!r} has non-numeric type {k}.")
+        all32 = all(k == np.float32 for k in kinds)
+        self._dtype = np.dtype(np.float32 if all32 else np.float64)
+        self._parquet = (pf, features, target)
+        self._batch_rows = int(chunk_rows) if chunk_rows else DEFAULT_PARQUET_ROWS
+        self.n_units = pf.num_row_groups
+        self.n_rows = pf.metadata.num_rows
+
+    # ----------------------------------------------------------- reading
+    def epoch_order(self, rng):
+        """Return a random order of the units for one epoch, or None.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            Draws ``rng.permutation(n_units)``.
+
+        Returns
+        -------
+        ndarray of int or None
+            None when the source cannot be reordered.
+        """
+        if self.n_units is None:
+            return None
+        return rng.permutation(self.n_units)
+
+    def iter_chunks(self, order=None):
+        """Yield the chunks of one pass over the source.
+
+        Parameters
+        ----------
+        order : sequence of int, default=None
+            Order of the units (a permutation of ``range(n_units)``); None reads
+            them in their natural order.
+
+        Yields
+        ------
+        tuple
+            ``(X, y)`` or, from chunk iterables that give them, ``(X, y,
+            sample_weight)``.
+        """
+        if order is not None and self.n_units is None:
+            raise ValueError("This source cannot be read in a chosen order.")
+        if self._arrays is not None:
+            yield from self._array_chunks(order)
+        elif self._parquet is not None:
+            yield from self._parquet_chunks(order)
+        elif self._items is not None:
+            idx = range(len(self._items)) if order is None else order
+            for k in idx:
+                yield _check_chunk(self._items[k])
+        elif self._factory is not None:
+            for chunk in self._factory():
+                yield _check_chunk(chunk)
+        else:
+            it = self._iterator
+            if it is None:
+                raise ValueError(
+                    "This iterator of chunks was already read; pass a function "
+                    "returning a new iterator to make several passes."
+                )
+            self._iterator = None
+            for chunk in it:
+                yield _check_chunk(chunk)
+
+    def _array_chunks(self, order):
+        X, y, target_col = self._arrays
+        c = self._chunk_rows
+        idx = range(self.n_units) if order is None else order
+        for k in idx:
+            lo, hi = int(k) * c, min((int(k) + 1) * c, X.shape[0])
+            if target_col is None:
+                yield X[lo:hi], y[lo:hi]
+            else:
+                block = X[lo:hi]
+                # one copy of the chunk: the features without the target column
+                yield (
+                    np.delete(block, target_col, axis=1),
+                    np.array(block[:, target_col]),
+                )
+
+    def _parquet_chunks(self, order):
+        pf, features, target = self._parquet
+        groups = list(range(self.n_units)) if order is None else [int(k) for k in order]
+        if not groups:
+            return
+        for group in groups:
+            batches = pf.iter_batches(
+                batch_size=self._batch_rows,
+                row_groups=[group],
+                columns=[*features, target],
+                use_threads=False,
+            )
+            for batch in batches:
+                yield self._batch_to_numpy(batch, features, target)
+
+    def _batch_to_numpy(self, batch, features, target):
+        n = batch.num_rows
+        X = np.empty((n, len(features)), dtype=self._dtype)
+        for j, name in enumerate(features):
+            X[:, j] = _column(batch, name)
+        y = np.ascontiguousarray(_column(batch, target), dtype=self._dtype)
+        return X, y
+
+
+def fit_stream(
+    estimator,
+    source,
+    *,
+    epochs=1,
+    target=None,
+    features=None,
+    chunk_rows=None,
+    shuffle_chunks=True,
+    random_state=None,
+    progress=None,
+):
+    """Train ``estimator`` out of core, one ``partial_fit`` call per chunk.
+
+    Each epoch reads the whole source once; the estimator sees the chunks one
+    at a time, so memory stays near one chunk (plus the estimator's own state).
+    The result equals calling ``estimator.partial_fit`` yourself on the same
+    chunks in the same order.
+
+    Parameters
+    ----------
+    estimator : estimator with ``partial_fit``
+        Typically a :class:`fastsgd.SGDRegressor`; trained in place.  Its
+        ``partial_fit`` runs one epoch per chunk, so its own epoch counter (and
+        ``loss_curve_``) counts chunks.
+    source : see :class:`ChunkSource`
+        The data: a chunk factory, list or iterator, an ``(X, y)`` pair of
+        arrays or ``.npy`` paths, one array or ``.npy`` path with a target
+        column, a Parquet path, or a :class:`ChunkSource`.
+    epochs : int, default=1
+        Passes over the source, >= 1.  More than one needs a source that can
+        be read again (not a one-shot iterator).
+    target : int or str, default=None
+        The target column of a single array (index) or of a Parquet file
+        (name).  See :class:`ChunkSource`.
+    features : sequence of str, default=None
+        Parquet feature columns; None means every column except ``target``.
+    chunk_rows : int, default=None
+        Rows per chunk for arrays, ``.npy`` and Parquet sources, >= 1.  None
+        means about 32 MiB of features (65536 rows for Parquet).
+    shuffle_chunks : bool, default=True
+        Visit the units of a reorderable source (array chunks, list items,
+        Parquet row groups) in a new random order each epoch: epoch ``e`` uses
+        the ``e``-th draw of ``numpy.random.default_rng(random_state)
+        .permutation(n_units)``.  Other sources are read in their own order.
+    random_state : int, numpy.random.Generator or None, default=None
+        Seeds the chunk order.
+    progress : bool or None, default=None
+        Draw a one-line progress bar on stderr.  None means only when stderr
+        is a terminal.
+
+    Returns
+    -------
+    estimator
+        The trained estimator (the same object).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastsgd import SGDRegressor
+    >>> from fastsgd.stream import fit_stream
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((5000, 3))
+    >>> y = X @ [1.0, -2.0, 0.5] + 0.1
+    >>> model = fit_stream(
+    ...     SGDRegressor(random_state=0), (X, y), chunk_rows=1000, epochs=3,
+    ...     random_state=0,
+    ... )
+    >>> np.round(model.coef_, 1)
+    array([ 1. , -2. ,  0.5])
+    """
+    if not hasattr(estimator, "partial_fit"):
+        raise TypeError(
+            f"{type(estimator).__name__} has no partial_fit method; fit_stream "
+            "needs an incremental estimator such as fastsgd.SGDRegressor."
+        )
+    if isinstance(epochs, bool) or not isinstance(epochs, Integral) or epochs < 1:
+        raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}.")
+    if isinstance(source, ChunkSource):
+        if target is not None or features is not None or chunk_rows is not None:
+            raise ValueError(
+                "target, features and chunk_rows belong to the ChunkSource; do "
+                "not pass them again to fit_stream."
+            )
+        chunks = source
+    else:
+        chunks = ChunkSource(
+            source, target=target, features=features, chunk_rows=chunk_rows
+        )
+    if epochs > 1 and chunks._iterator is not None:
+        raise ValueError(
+            "An iterator of chunks can be read only once; for epochs > 1 pass a "
+            "function that returns a new iterator (e.g. `lambda: make_chunks()`)."
+        )
+    rng = np.random.default_rng(random_state)
+    if progress is None:
+        progress = _isatty(sys.stderr)
+    bar = _Progress(epochs, chunks.n_rows, sys.stderr) if progress else None
+    n_seen = 0
+    for epoch in range(int(epochs)):
+        order = chunks.epoch_order(rng) if shuffle_chunks else None
+        if bar is not None:
+            bar.start_epoch(epoch)
+        for chunk in chunks.iter_chunks(order):
+            if len(chunk) == 3:
+                X, y, sw = chunk
+                estimator.partial_fit(X, y, sample_weight=sw)
+            else:
+                X, y = chunk
+                estimator.partial_fit(X, y)
+            n_seen += 1
+            if bar is not None:
+                bar.update(len(y))
+            del chunk, X, y
+    if n_seen == 0:
+        raise ValueError("The source gave no chunk; nothing was trained.")
+    if bar is not None:
+        bar.close()
+    return estimator
+
+
+# ------------------------------------------------------------------ helpers
+def _is_pair(source):
+    return (
+        isinstance(source, (tuple, list))
+        and len(source) == 2
+        and all(isinstance(s, (np.ndarray, str, os.PathLike)) for s in source)
+    )
+
+
+def _is_parquet(source):
+    return isinstance(source, (str, os.PathLike)) and os.fspath(
+        source
+    ).lower().endswith(_PARQUET_SUFFIXES)
+
+
+def _no_target(target, what):
+    if target is not None:
+        raise ValueError(f"target is not used with {what}; leave it None.")
+
+
+def _open_array(a, name):
+    """Return ``a`` as an array; a path is opened memory-mapped, read-only."""
+    if isinstance(a, np.ndarray):
+        return a
+    path = os.fspath(a)
+    if not path.lower().endswith(".npy"):
+        raise ValueError(
+            f"{name}: expected a .npy file (or .parquet / .pq), got {path!r}."
+        )
+    arr = np.load(path, mmap_mode="r", allow_pickle=False)
+    return arr
+
+
+def _check_chunk(chunk):
+    if not isinstance(chunk, (tuple, list)) or len(chunk) not in (2, 3):
+        raise TypeError(
+            "Each chunk must be a tuple (X, y) or (X, y, sample_weight); got "
+            f"{type(chunk).__name__}."
+        )
+    return tuple(chunk)
+
+
+def _column(batch, name):
+    col = batch.column(batch.schema.get_field_index(name))
+    if col.null_count:
+        raise ValueError(f"Column {name!r} contains missing values (nulls).")
+    return col.to_numpy(zero_copy_only=False)
+
+
+def _isatty(stream):
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+class _Progress:
+    """A one-line progress bar: epoch, chunks, rows, elapsed time."""
+
+    WIDTH = 24
+    EVERY = 0.1  # seconds between redraws
+
+    def __init__(self, epochs, n_rows, stream):
+        self.epochs = epochs
+        self.n_rows = n_rows
+        self.stream = stream
+        self.started = time.perf_counter()
+        self.last = -np.inf
+        self.epoch = 0
+        self.chunks = 0
+        self.rows = 0
+        self.epoch_rows = 0
+
+    def start_epoch(self, epoch):
+        self.epoch = epoch
+        self.chunks = 0
+        self.epoch_rows = 0
+        self._draw(force=True)
+
+    def update(self, rows):
+        self.chunks += 1
+        self.rows += int(rows)
+        self.epoch_rows += int(rows)
+        self._draw()
+
+    def close(self):
+        self._draw(force=True)
+        self.stream.write("\n")
+        self.stream.flush()
+
+    def _draw(self, force=False):
+        now = time.perf_counter()
+        if not force and now - self.last < self.EVERY:
+            return
+        self.last = now
+        if self.n_rows:
+            frac = min(self.epoch_rows / self.n_rows, 1.0)
+            filled = int(round(frac * self.WIDTH))
+            bar = "[" + "#" * filled + "." * (self.WIDTH - filled) + "] "
+        else:
+            bar = ""
+        self.stream.write(
+            f"\repoch {self.epoch + 1}/{self.epochs} {bar}{self.chunks} chunks, "
+            f"{self.rows:,} rows, {now - self.started:.1f}s"
+        )
+        self.stream.flush()

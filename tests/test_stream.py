@@ -1,0 +1,226 @@
+"""Out-of-core training: fit_stream equals partial_fit on the same chunks."""
+
+import sys
+
+import numpy as np
+import pytest
+
+from fastsgd import SGDRegressor
+from fastsgd.stream import ChunkSource, fit_stream
+
+N, D = 1003, 4  # chunk sizes below do not divide N: the last chunk is partial
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((N, D))
+    y = X @ np.array([1.0, -2.0, 0.5, 3.0]) + 0.3 + 0.1 * rng.standard_normal(N)
+    return X, y
+
+
+def make_est(**kw):
+    params = dict(random_state=0, learning_rate="constant", eta0=0.01)
+    params.update(kw)
+    return SGDRegressor(**params)
+
+
+def replay(chunks, **kw):
+    est = make_est(**kw)
+    for chunk in chunks:
+        if len(chunk) == 3:
+            est.partial_fit(chunk[0], chunk[1], sample_weight=chunk[2])
+        else:
+            est.partial_fit(chunk[0], chunk[1])
+    return est
+
+
+def assert_same(a, b):
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+    np.testing.assert_array_equal(a.intercept_, b.intercept_)
+    assert a.t_ == b.t_
+    assert a.loss_curve_ == b.loss_curve_
+
+
+def shuffled_slices(n, rows, epochs, seed):
+    """The documented chunk order: successive permutations of the chunks."""
+    n_chunks = -(-n // rows)
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(epochs):
+        for k in rng.permutation(n_chunks):
+            out.append(slice(k * rows, min((k + 1) * rows, n)))
+    return out
+
+
+@pytest.mark.parametrize("shuffle_chunks", [True, False])
+def test_memmap_pair_equals_partial_fit(tmp_path, data, shuffle_chunks):
+    X, y = data
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "y.npy", y)
+    est = fit_stream(
+        make_est(optimizer="adam", batch_size=8, eta0=0.05),
+        (tmp_path / "X.npy", str(tmp_path / "y.npy")),
+        chunk_rows=100,
+        epochs=3,
+        shuffle_chunks=shuffle_chunks,
+        random_state=7,
+    )
+    if shuffle_chunks:
+        slices = shuffled_slices(N, 100, 3, 7)
+    else:
+        slices = [slice(lo, lo + 100) for lo in range(0, N, 100)] * 3
+    ref = replay(
+        [(X[s], y[s]) for s in slices], optimizer="adam", batch_size=8, eta0=0.05
+    )
+    assert_same(est, ref)
+    assert len(est.loss_curve_) == 3 * 11  # partial_fit counts chunks as epochs
+    # and it learned the model
+    np.testing.assert_allclose(est.coef_, [1.0, -2.0, 0.5, 3.0], atol=0.1)
+
+
+def test_float32_arrays(data):
+    X, y = (a.astype(np.float32) for a in data)
+    est = fit_stream(make_est(), (X, y), chunk_rows=300, random_state=1)
+    ref = replay([(X[s], y[s]) for s in shuffled_slices(N, 300, 1, 1)])
+    assert est.coef_.dtype == np.float32
+    assert_same(est, ref)
+
+
+@pytest.mark.parametrize("target", [0, -1])
+def test_single_npy_with_target_column(tmp_path, data, target):
+    X, y = data
+    table = np.column_stack([y, X]) if target == 0 else np.column_stack([X, y])
+    np.save(tmp_path / "data.npy", table)
+    est = fit_stream(
+        make_est(),
+        tmp_path / "data.npy",
+        target=target,
+        chunk_rows=250,
+        epochs=2,
+        random_state=3,
+    )
+    ref = replay([(X[s], y[s]) for s in shuffled_slices(N, 250, 2, 3)])
+    assert_same(est, ref)
+
+
+def test_factory_is_called_once_per_epoch_in_its_order(data):
+    X, y = data
+    calls = []
+
+    def factory():
+        calls.append(1)
+        for lo in range(0, N, 200):
+            yield X[lo : lo + 200], y[lo : lo + 200]
+
+    est = fit_stream(make_est(), factory, epochs=2, random_state=0)
+    assert len(calls) == 2
+    ref = replay(list(factory()) * 2)
+    assert_same(est, ref)
+
+
+def test_list_of_chunks_is_shuffled_and_weights_pass_through(data):
+    X, y = data
+    sw = np.linspace(0.5, 1.5, N)
+    chunks = [
+        (X[lo : lo + 300], y[lo : lo + 300], sw[lo : lo + 300])
+        for lo in range(0, N, 300)
+    ]
+    est = fit_stream(make_est(), chunks, epochs=2, random_state=5)
+    rng = np.random.default_rng(5)
+    order = [k for _ in range(2) for k in rng.permutation(len(chunks))]
+    assert_same(est, replay([chunks[k] for k in order]))
+
+
+def test_iterator_reads_once(data):
+    X, y = data
+    chunks = [(X[:500], y[:500]), (X[500:], y[500:])]
+    est = fit_stream(make_est(), iter(chunks))
+    assert_same(est, replay(chunks))
+    with pytest.raises(ValueError, match="read only once"):
+        fit_stream(make_est(), iter(chunks), epochs=2)
+
+
+def test_parquet_row_groups_in_record_batches(tmp_path, data):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    X, y = data
+    cols = {f"x{j}": X[:, j] for j in range(D)}
+    cols["target"] = y
+    cols["ignored"] = np.arange(N)
+    path = tmp_path / "data.parquet"
+    pq.write_table(pa.table(cols), path, row_group_size=100)
+    feats = [f"x{j}" for j in range(D)]
+    est = fit_stream(
+        make_est(),
+        path,
+        target="target",
+        features=feats,
+        chunk_rows=40,
+        epochs=2,
+        random_state=11,
+    )
+    # each row group (100 rows, the last 3) is read in batches of 40 rows
+    n_groups = -(-N // 100)
+    rng = np.random.default_rng(11)
+    chunks = []
+    for _ in range(2):
+        for g in rng.permutation(n_groups):
+            lo, hi = 100 * g, min(100 * g + 100, N)
+            for b in range(lo, hi, 40):
+                e = min(b + 40, hi)
+                chunks.append((X[b:e], y[b:e]))
+    assert_same(est, replay(chunks))
+    src = ChunkSource(path, target="target", features=feats)
+    assert src.n_units == n_groups and src.n_rows == N
+
+
+def test_parquet_errors(tmp_path, monkeypatch):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    path = tmp_path / "d.parquet"
+    pq.write_table(pa.table({"a": [1.0, 2.0], "s": ["u", "v"], "y": [0.0, 1.0]}), path)
+    with pytest.raises(ValueError, match="name of a column"):
+        ChunkSource(path, target="nope")
+    with pytest.raises(TypeError, match="non-numeric"):
+        ChunkSource(path, target="y")
+    with pytest.raises(ValueError, match="not in"):
+        ChunkSource(path, target="y", features=["a", "b"])
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    with pytest.raises(ImportError, match=r"fastsgd\[parquet\]"):
+        ChunkSource(path, target="y")
+
+
+def test_progress_bar(data, capsys):
+    X, y = data
+    fit_stream(make_est(), (X, y), chunk_rows=500, epochs=2, progress=True)
+    err = capsys.readouterr().err
+    assert "epoch 2/2" in err and "chunks" in err and err.endswith("\n")
+    fit_stream(make_est(), (X, y), chunk_rows=500, progress=False)
+    assert capsys.readouterr().err == ""
+
+
+def test_bad_input(tmp_path, data):
+    X, y = data
+    with pytest.raises(TypeError, match="partial_fit"):
+        fit_stream(object(), (X, y))
+    with pytest.raises(ValueError, match="epochs"):
+        fit_stream(make_est(), (X, y), epochs=0)
+    with pytest.raises(ValueError, match="chunk_rows"):
+        fit_stream(make_est(), (X, y), chunk_rows=0)
+    with pytest.raises(ValueError, match="rows but y has"):
+        fit_stream(make_est(), (X, y[:-1]))
+    with pytest.raises(ValueError, match="1-D"):
+        fit_stream(make_est(), (X, X))
+    with pytest.raises(ValueError, match="target column"):
+        fit_stream(make_est(), np.column_stack([X, y]))
+    with pytest.raises(ValueError, match="not used"):
+        fit_stream(make_est(), (X, y), target=0)
+    with pytest.raises(ValueError, match=".npy"):
+        fit_stream(make_est(), str(tmp_path / "data.csv"), target=0)
+    with pytest.raises(TypeError, match=r"\(X, y\)"):
+        fit_stream(make_est(), [X, y, y])
+    with pytest.raises(ValueError, match="no chunk"):
+        fit_stream(make_est(), [])
+    with pytest.raises(TypeError, match="source must be"):
+        fit_stream(make_est(), 3)
