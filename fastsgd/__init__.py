@@ -6,15 +6,20 @@ least-squares answer to compare with.
 """
 
 from .closed_form import IllConditionedWarning, closed_form
+from .diagnostics import Diagnosis, SweepResult, diagnose, lr_sweep
 from .linear_model import DivergenceWarning, SGDRegressor
 from .stream import ChunkSource, fit_stream
 
 __all__ = [
     "ChunkSource",
+    "Diagnosis",
     "DivergenceWarning",
     "IllConditionedWarning",
     "SGDRegressor",
+    "SweepResult",
     "closed_form",
+    "diagnose",
     "fit_stream",
+    "lr_sweep",
 ]
 __version__ = "0.1.0.dev0"

@@ -1,0 +1,789 @@
+"""Read a loss curve: ``diagnose`` it, sweep the learning rate, trace the path.
+
+Optimization is mostly reading the loss curve. :func:`diagnose` turns the
+history a fitted :class:`~fastsgd.SGDRegressor` keeps (``loss_curve_``,
+``validation_scores_``, ``diverged_``) or raw curves into one of five verdicts,
+the numbers behind it and the lecture's three fixes:
+
+========== ============================================ ========================
+verdict    what the curve does                          fixes
+========== ============================================ ========================
+explodes   diverges, or climbs back above its best       lower eta, scale the
+                                                        features, clip gradients
+flat       still falls at its first pace: has not bent  raise eta, normalise the
+                                                        features, start closer
+overfits   validation loss rises while training falls   weight decay, early
+                                                        stopping, more data
+noisy      jitters around a floor instead of settling   bigger batch, momentum,
+                                                        decay eta
+healthy    falls, bends and settles                     nothing (fine tuning)
+========== ============================================ ========================
+
+The rules are checked in that order; their thresholds are the module constants
+below (each one documented with the runs that ground it, see
+``tests/test_diagnostics.py``). :func:`lr_sweep` is the "three-curve test" as a
+x10 sweep of the learning rate, each run classified by :func:`diagnose`.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import clone
+
+from .linear_model import DivergenceWarning
+
+__all__ = [
+    "Diagnosis",
+    "SweepResult",
+    "diagnose",
+    "feature_scale_warnings",
+    "lr_sweep",
+    "parameter_path",
+]
+
+VERDICTS = ("explodes", "flat", "overfits", "noisy", "healthy")
+
+#: explodes: the last epoch's loss is above this multiple of the best epoch's
+#: (or the model diverged, or a loss is NaN/inf). Noisy runs at the edge of
+#: stability (SGD, B=1, constant eta) rise at most ~1.1x above their best
+#: epoch; Adam at eta=1 on standardized data ends 2x above it.
+EXPLODE_RISE = 1.5
+#: flat: the drop over the second half of the epochs is at least this fraction
+#: of the drop over the first half (the curve has not bent: it still falls at
+#: its first pace, the signature of a too small eta) ...
+FLAT_PACE = 0.5
+#: ... and at least this fraction of the epochs decreased (a plateau of noise
+#: is not flat in this sense). eta 100x too small gives pace ~0.95 and 100%
+#: decreasing epochs; a good eta gives pace < 0.1.
+FLAT_MONOTONE = 0.8
+#: noisy: the jitter of the last half of the epochs exceeds this fraction of
+#: its level. The jitter is ``sqrt(mean(diff(tail, 2)**2) / 6)``, the standard
+#: deviation of white noise measured through second differences, so a smooth
+#: bend does not count. Measured on 1000 x 20 standardized data with unit
+#: noise (20-30 epochs): SGD B=1 at constant eta 0.03-0.05 gives 1.6-5%,
+#: Adam or momentum B=32 at eta 0.1 gives 3-5%; GD, decaying schedules and
+#: well-tuned mini-batch runs (SGD 0.01-0.1, Adam 0.01-0.03) stay below 0.7%.
+NOISY_STD = 0.01
+#: ... and at least this fraction of the tail's epochs went up (a smooth,
+#: still-bending descent is not noise).
+NOISY_UPS = 0.2
+#: noisy (when ``optimum`` is given): the final loss sits more than this
+#: fraction above the best achievable loss while the tail is not monotone.
+NOISY_EXCESS = 0.1
+#: overfits: the last validation loss is this fraction above its best, while
+#: the training loss kept falling after the best validation epoch. A model
+#: with more features than training rows and no penalty reaches 0.5-2.
+OVERFIT_RISE = 0.1
+#: overfits (raw curves with a validation *loss*): final validation loss
+#: above this multiple of the final training loss.
+OVERFIT_GAP = 2.0
+#: below this many epochs the verdict is marked tentative and the noise rule
+#: is skipped (its tail would have fewer than 4 points).
+MIN_EPOCHS = 8
+#: unscaled features: the largest column standard deviation is more than this
+#: multiple of the smallest (the Hessian's condition number grows as its
+#: square: at 10 the slowest coordinate learns 100x slower than the fastest).
+SCALE_RATIO = 10.0
+#: uncentred features: |mean| / std of a column above this (with an
+#: intercept, the offset couples it to the weight and stretches the valley).
+OFFSET_RATIO = 10.0
+#: lr_sweep: candidates for best_eta reach a final loss within this fraction
+#: of the lowest final loss of the sweep.
+BEST_RTOL = 0.05
+
+_SUMMARIES = {
+    "explodes": "the loss blows up: the learning rate is too large for this data",
+    "flat": "the loss still falls at its first, slow pace: the learning rate is "
+    "too small",
+    "overfits": "the validation loss rises while the training loss keeps falling",
+    "noisy": "the loss jitters around a floor instead of settling: gradient noise",
+    "healthy": "the loss falls, bends and settles",
+}
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """What a loss curve says, and what to do about it.
+
+    Attributes
+    ----------
+    verdict : str
+        One of ``'explodes'``, ``'flat'``, ``'noisy'``, ``'overfits'``,
+        ``'healthy'``.
+    evidence : dict of str to float
+        The numbers behind the verdict (see :func:`diagnose`).
+    fixes : tuple of str
+        The fixes for this verdict, most promising first.
+    warnings : tuple of str
+        Problems seen outside the curve (unscaled features, too few epochs).
+    summary : str
+        One sentence: what the curve does.
+    """
+
+    verdict: str
+    evidence: dict = field(default_factory=dict)
+    fixes: tuple = ()
+    warnings: tuple = ()
+    summary: str = ""
+
+    def __str__(self) -> str:
+        ev = self.evidence
+        lines = [f"verdict: {self.verdict} - {self.summary}"]
+        shown = []
+        for key, fmt in (
+            ("epochs", "{:.0f} epochs"),
+            ("final_loss", "final loss {:.4g}"),
+            ("decrease", "decrease {:.1%}"),
+            ("pace", "pace {:.2f}"),
+            ("tail_std", "tail jitter {:.2%}"),
+            ("rise", "final/best {:.2f}"),
+            ("excess", "above optimum {:.1%}"),
+            ("val_rise", "validation rise {:.1%}"),
+            ("best_epoch", "best validation epoch {:.0f}"),
+        ):
+            value = ev.get(key)
+            if value is not None and np.isfinite(value):
+                shown.append(fmt.format(value))
+        if shown:
+            lines.append("evidence: " + ", ".join(shown))
+        if self.verdict == "healthy":
+            lines.append("fix: " + " ".join(self.fixes))
+        else:
+            lines.append(f"{len(self.fixes)}-step fix:")
+            lines += [f"  {i}. {fix}" for i, fix in enumerate(self.fixes, 1)]
+        if self.warnings:
+            lines.append("warnings:")
+            lines += [f"  - {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- the curves
+def _as_curve(values, name):
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a sequence of numbers.") from None
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional; got shape {arr.shape}.")
+    return arr
+
+
+def _extract(obj):
+    """Return (loss, val_loss, val_is_loss, diverged, model) from the input."""
+    if hasattr(obj, "get_params") and hasattr(obj, "fit"):
+        if not hasattr(obj, "loss_curve_"):
+            raise ValueError(
+                f"{type(obj).__name__} is not fitted (or keeps no loss_curve_): "
+                "call fit first, or pass the curves."
+            )
+        loss = _as_curve(obj.loss_curve_, "loss_curve_")
+        scores = getattr(obj, "validation_scores_", None)
+        val = None
+        if scores is not None and len(scores):
+            val = 1.0 - _as_curve(scores, "validation_scores_")
+        return loss, val, False, bool(getattr(obj, "diverged_", False)), obj
+    if isinstance(obj, Mapping):
+        unknown = set(obj) - {"loss", "validation", "validation_score", "diverged"}
+        if unknown:
+            raise ValueError(
+                f"unknown curve keys {sorted(unknown)}; expected 'loss' and "
+                "optionally 'validation', 'validation_score', 'diverged'."
+            )
+        if "loss" not in obj:
+            raise ValueError("the curves need a 'loss' entry.")
+        if "validation" in obj and "validation_score" in obj:
+            raise ValueError("give 'validation' (a loss) or 'validation_score'.")
+        loss = _as_curve(obj["loss"], "loss")
+        val, val_is_loss = None, False
+        if obj.get("validation") is not None:
+            val, val_is_loss = _as_curve(obj["validation"], "validation"), True
+        elif obj.get("validation_score") is not None:
+            val = 1.0 - _as_curve(obj["validation_score"], "validation_score")
+        if val is not None and val.shape != loss.shape:
+            raise ValueError(
+                f"the validation curve has {val.shape[0]} epochs, the loss "
+                f"{loss.shape[0]}."
+            )
+        return loss, val, val_is_loss, bool(obj.get("diverged", False)), None
+    if isinstance(obj, (str, bytes)) or not isinstance(obj, (Sequence, np.ndarray)):
+        raise TypeError(
+            "diagnose needs a fitted SGDRegressor, a sequence of losses or a "
+            f"dict with 'loss'; got {type(obj).__name__}."
+        )
+    return _as_curve(obj, "the loss curve"), None, False, False, None
+
+
+def _tail_std(tail):
+    """Jitter of ``tail`` relative to its level, from its second differences.
+
+    For white noise of standard deviation s on any straight line,
+    ``mean(diff(tail, 2)**2) = 6 s**2``; a smooth bend adds little.
+    """
+    level = float(np.mean(np.abs(tail)))
+    if level == 0.0:
+        return 0.0
+    return float(np.sqrt(np.mean(np.diff(tail, 2) ** 2) / 6.0) / level)
+
+
+def _evidence(loss, val, val_is_loss, optimum):
+    n = loss.shape[0]
+    ev = {"epochs": float(n)}
+    if n == 0:
+        return ev
+    first, final = float(loss[0]), float(loss[-1])
+    best_i = int(np.argmin(loss)) if np.all(np.isfinite(loss)) else 0
+    best = float(loss[best_i])
+    ev.update(
+        first_loss=first,
+        final_loss=final,
+        best_loss=best,
+        best_loss_epoch=float(best_i + 1),
+    )
+    if not np.all(np.isfinite(loss)):
+        return ev
+    ev["rise"] = final / best if best > 0 else (1.0 if final == best else np.inf)
+    ev["decrease"] = 1.0 - final / first if first != 0 else 0.0
+    if n >= 2:
+        ev["monotone"] = float(np.mean(np.diff(loss) < 0))
+    if n >= 3:
+        h = n // 2
+        d1, d2 = float(loss[0] - loss[h]), float(loss[h] - loss[-1])
+        ev["pace"] = d2 / d1 if d1 > 0 else np.nan
+    if n >= MIN_EPOCHS:
+        tail = loss[n // 2 :]
+        ev["tail_std"] = _tail_std(tail)
+        ev["tail_ups"] = float(np.mean(np.diff(tail) > 0))
+    if optimum is not None and optimum > 0:
+        ev["excess"] = final / optimum - 1.0
+    if val is not None and val.shape[0] and np.all(np.isfinite(val)):
+        b = int(np.argmin(val))
+        vbest, vfinal = float(val[b]), float(val[-1])
+        ev["best_epoch"] = float(b + 1)
+        ev["val_best"] = vbest
+        ev["val_final"] = vfinal
+        ev["val_rise"] = (vfinal - vbest) / abs(vbest) if vbest != 0 else np.inf
+        ev["train_after_best"] = float(loss[-1] - loss[b])
+        if val_is_loss and final > 0:
+            ev["gap"] = vfinal / final
+    return ev
+
+
+def _verdict(ev, diverged, finite):
+    """Apply the rules in order; return the verdict."""
+    if diverged or not finite or ev.get("rise", 1.0) > EXPLODE_RISE:
+        return "explodes"
+    n = ev["epochs"]
+    if n < 2:
+        return "healthy"
+    excess = ev.get("excess")
+    no_move = abs(ev["decrease"]) < 1e-9
+    if no_move and (excess is None or excess > NOISY_EXCESS):
+        return "flat"
+    pace = ev.get("pace", np.nan)
+    if (
+        np.isfinite(pace)
+        and pace >= FLAT_PACE
+        and ev.get("monotone", 0.0) >= FLAT_MONOTONE
+        and (excess is None or excess > NOISY_EXCESS)
+    ):
+        return "flat"
+    if "val_rise" in ev:
+        rising = ev["val_rise"] > OVERFIT_RISE and ev["train_after_best"] < 0
+        if rising or ev.get("gap", 0.0) > OVERFIT_GAP:
+            return "overfits"
+    if ev.get("tail_std", 0.0) > NOISY_STD and ev["tail_ups"] >= NOISY_UPS:
+        return "noisy"
+    if (
+        excess is not None
+        and excess > NOISY_EXCESS
+        and n >= MIN_EPOCHS
+        and ev.get("monotone", 1.0) < FLAT_MONOTONE
+    ):
+        return "noisy"
+    return "healthy"
+
+
+def _fixes(verdict, model, ev, unscaled):
+    p = model.get_params() if model is not None else {}
+    eta = p.get("eta0")
+    scale = (
+        "Scale the features (sklearn.preprocessing.StandardScaler): one large "
+        "column caps the stable rate of all of them."
+    )
+    if verdict == "explodes":
+        lower = "Lower the learning rate 10x"
+        if eta is not None:
+            lower += f": eta0={eta:g} -> {eta / 10:g}"
+        fixes = [
+            lower + " (lr_sweep finds the largest stable rate).",
+            scale,
+            "Clip the gradients: clip_norm=1.0 bounds every step."
+            if p.get("clip_norm") is None
+            else f"Clip harder: clip_norm={p['clip_norm']:g} -> "
+            f"{p['clip_norm'] / 10:g}.",
+        ]
+        if unscaled:
+            fixes[0], fixes[1] = fixes[1], fixes[0]
+        return tuple(fixes)
+    if verdict == "flat":
+        raise_ = "Raise the learning rate 10x"
+        if eta is not None:
+            raise_ += f": eta0={eta:g} -> {eta * 10:g}"
+        fixes = [
+            raise_ + " (or run lr_sweep).",
+            "Normalise the features (sklearn.preprocessing.StandardScaler) so "
+            "one rate suits every coordinate.",
+            "Start closer: a better initialisation (coef_init, e.g. closed_form "
+            "on a subsample, or warm_start from a previous fit).",
+        ]
+        if unscaled:
+            fixes[0], fixes[1] = fixes[1], fixes[0]
+        return tuple(fixes)
+    if verdict == "noisy":
+        bs = p.get("batch_size")
+        bigger = "Use a bigger batch (the gradient variance falls as 1/B)"
+        if isinstance(bs, int) and not isinstance(bs, bool):
+            bigger += f": batch_size={bs} -> {max(32, 8 * bs)}"
+        bigger += "."
+        momentum = "Add momentum: optimizer='momentum' averages the noise of ~10 steps."
+        if p.get("optimizer") in ("momentum", "nesterov", "adam", "adamw"):
+            momentum = (
+                "Average the iterates: average=True or ema_decay=0.999 keeps the "
+                "mean of the jittering weights."
+            )
+        return (
+            bigger,
+            momentum,
+            "Decay the learning rate: learning_rate='invscaling' (or 'cosine'), "
+            "so the steps shrink as the noise floor is reached.",
+        )
+    if verdict == "overfits":
+        alpha = p.get("alpha")
+        decay = "Add weight decay"
+        if alpha and p.get("penalty") is not None:
+            decay += f": alpha={alpha:g} -> {alpha * 10:g}"
+        else:
+            decay += ": penalty='l2', alpha=0.1"
+        decay += " (tune it by factors of 10 on the validation score)."
+        best = ev.get("best_epoch")
+        if p.get("early_stopping") and p.get("tol", 0) is None:
+            stop = (
+                "Let early stopping fire: tol=1e-3 (tol=None never stops), "
+                "restore_best_weights=True"
+            )
+        else:
+            stop = "Stop early: early_stopping=True, restore_best_weights=True"
+        if best is not None:
+            stop += f" (the validation loss was best at epoch {best:.0f})"
+        return (
+            decay,
+            stop + ".",
+            "Get more data (or use fewer features): the model has room to fit "
+            "the noise of the training rows.",
+        )
+    return (
+        "Nothing to fix.",
+        "For fine tuning, lr_sweep picks the largest healthy rate, and a decaying "
+        "schedule or average=True polishes the last digits.",
+    )
+
+
+def feature_scale_warnings(X, feature_names=None):
+    """Return warnings about columns of very different scales or offsets.
+
+    Parameters
+    ----------
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        The features a model is (to be) trained on.
+    feature_names : sequence of str, default=None
+        Column names for the messages (default ``column j``).
+
+    Returns
+    -------
+    list of str
+        Empty when the columns are on comparable scales: standard deviations
+        within a factor :data:`SCALE_RATIO` of each other and means within
+        :data:`OFFSET_RATIO` standard deviations of zero. Constant columns are
+        reported too.
+    """
+    if sp.issparse(X):
+        X = sp.csr_matrix(X, dtype=np.float64)
+        mean = np.asarray(X.mean(axis=0)).ravel()
+        sq = np.asarray(X.multiply(X).mean(axis=0)).ravel()
+        std = np.sqrt(np.maximum(sq - mean**2, 0.0))
+    else:
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2:
+            raise ValueError(f"X must be 2-D; got shape {X.shape}.")
+        mean = X.mean(axis=0)
+        std = X.std(axis=0)
+    d = std.shape[0]
+    if feature_names is None:
+        names = [f"column {j}" for j in range(d)]
+    else:
+        names = [f"'{n}'" for n in feature_names]
+        if len(names) != d:
+            raise ValueError(f"{len(names)} feature_names for {d} columns.")
+    out = []
+    const = np.flatnonzero(std == 0)
+    if const.size:
+        listed = ", ".join(names[j] for j in const[:3])
+        more = ", ..." if const.size > 3 else ""
+        out.append(
+            f"{const.size} constant column(s) ({listed}{more}): they carry no "
+            "information; drop them."
+        )
+    live = np.flatnonzero(std > 0)
+    if live.size >= 2:
+        hi, lo = live[np.argmax(std[live])], live[np.argmin(std[live])]
+        ratio = std[hi] / std[lo]
+        if ratio > SCALE_RATIO:
+            out.append(
+                f"unscaled features: standard deviations differ by {ratio:.3g}x "
+                f"({names[hi]}: {std[hi]:.3g}, {names[lo]}: {std[lo]:.3g}); "
+                "standardize them (sklearn.preprocessing.StandardScaler) or the "
+                "largest column caps the stable learning rate and the smallest "
+                "barely learns."
+            )
+    if live.size:
+        off = np.abs(mean[live]) / std[live]
+        j = live[np.argmax(off)]
+        if off.max() > OFFSET_RATIO:
+            out.append(
+                f"uncentred feature: {names[j]} has mean {mean[j]:.3g} = "
+                f"{off.max():.3g} standard deviations; center the features "
+                "(StandardScaler) to decouple the intercept."
+            )
+    return out
+
+
+def diagnose(model_or_curves, X=None, *, optimum=None, feature_names=None):
+    """Diagnose a training run from its loss curve.
+
+    Parameters
+    ----------
+    model_or_curves : SGDRegressor, Pipeline, sequence of float or dict
+        A fitted :class:`~fastsgd.SGDRegressor` (its ``loss_curve_``,
+        ``validation_scores_`` and ``diverged_`` are read) or a fitted
+        scikit-learn Pipeline ending with one (``X`` then goes through the
+        other steps first); or the training
+        loss per epoch; or a dict with ``'loss'`` and optionally
+        ``'validation'`` (validation loss per epoch, same units),
+        ``'validation_score'`` (validation R^2 per epoch) and ``'diverged'``.
+    X : {array-like, sparse matrix} of shape (n_samples, n_features), default=None
+        The training features; when given their scales are checked (see
+        :func:`feature_scale_warnings`).
+    optimum : float, default=None
+        The best achievable training loss in the units of the curve (for
+        squared error, half the mean squared error of the closed-form
+        solution), in (0, inf). Adds the ``excess`` evidence and lets a run
+        that hovers above the optimum be called noisy.
+    feature_names : sequence of str, default=None
+        Names of the columns of ``X`` for the warnings.
+
+    Returns
+    -------
+    Diagnosis
+        ``verdict`` is decided by the first rule that holds:
+
+        1. ``explodes``: the model diverged, a loss is not finite, or
+           ``rise = final / best > EXPLODE_RISE`` (1.5);
+        2. ``flat``: the loss does not move at all, or the second half of the
+           epochs falls by at least ``FLAT_PACE`` (0.5) of the drop of the
+           first half with at least ``FLAT_MONOTONE`` (80%) of the epochs
+           decreasing (and, with ``optimum``, the run ends more than
+           ``NOISY_EXCESS`` above it);
+        3. ``overfits``: the validation loss (``1 - R^2`` for scores) ends
+           more than ``OVERFIT_RISE`` (10%) above its best while the training
+           loss kept falling, or a validation loss ends above ``OVERFIT_GAP``
+           (2x) the training loss;
+        4. ``noisy``: the last half of the epochs jitters by more than
+           ``NOISY_STD`` (1%) of its level (measured through second
+           differences) and goes up in at least ``NOISY_UPS`` (20%) of its
+           epochs, or (with ``optimum``) the run ends more than
+           ``NOISY_EXCESS`` (10%) above it without settling;
+        5. ``healthy`` otherwise.
+
+        ``evidence`` holds ``epochs``, ``first_loss``, ``final_loss``,
+        ``best_loss``, ``best_loss_epoch``, ``rise``, ``decrease``
+        (``1 - final / first``), ``monotone`` (fraction of decreasing epochs),
+        ``pace``, ``tail_std``, ``tail_ups``, ``excess`` (with ``optimum``) and, with a
+        validation curve, ``best_epoch``, ``val_best``, ``val_final``,
+        ``val_rise``, ``train_after_best`` and ``gap`` (validation loss only).
+        Entries that need more epochs than were run are left out.
+    """
+    if hasattr(model_or_curves, "steps") and hasattr(model_or_curves, "fit"):
+        # a Pipeline: diagnose its final estimator on the data it was fed
+        if X is not None:
+            X = model_or_curves[:-1].transform(X)
+        model_or_curves = model_or_curves.steps[-1][1]
+    loss, val, val_is_loss, diverged, model = _extract(model_or_curves)
+    if optimum is not None:
+        optimum = float(optimum)
+        if not (np.isfinite(optimum) and optimum > 0):
+            raise ValueError(f"optimum must be a positive number; got {optimum}.")
+    if loss.shape[0] == 0 and not diverged:
+        raise ValueError("the loss curve is empty: nothing to diagnose.")
+    finite = bool(np.all(np.isfinite(loss)))
+    ev = _evidence(loss, val, val_is_loss, optimum)
+    ev["diverged"] = float(diverged)
+    verdict = _verdict(ev, diverged, finite)
+    notes = []
+    unscaled = False
+    if X is not None:
+        notes = feature_scale_warnings(X, feature_names)
+        unscaled = any(n.startswith("unscaled") for n in notes)
+    n = loss.shape[0]
+    if n < MIN_EPOCHS and verdict != "explodes":
+        notes.append(
+            f"only {n} epoch(s): the verdict is tentative; train for at least "
+            f"{MIN_EPOCHS} epochs (tol=None) to judge the curve."
+        )
+    return Diagnosis(
+        verdict=verdict,
+        evidence=ev,
+        fixes=_fixes(verdict, model, ev, unscaled),
+        warnings=tuple(notes),
+        summary=_SUMMARIES[verdict],
+    )
+
+
+# -------------------------------------------------------------- the LR sweep
+@dataclass(frozen=True)
+class SweepResult:
+    """The runs of :func:`lr_sweep`, one per learning rate (ascending).
+
+    Attributes
+    ----------
+    etas : ndarray of shape (n_rates,)
+        The learning rates, ascending.
+    curves : tuple of ndarray
+        ``loss_curve_`` of each run (cut short where a run diverged).
+    verdicts : tuple of str
+        :func:`diagnose` verdict of each run.
+    final_loss : ndarray of shape (n_rates,)
+        Last training loss of each run; ``inf`` for a run that diverged.
+    best_eta : float or None
+        The recommended rate (see :func:`lr_sweep`); None when every run
+        exploded.
+    diagnoses : tuple of Diagnosis
+        The full diagnosis of each run.
+    fit_times : ndarray of shape (n_rates,)
+        Wall time of each fit in seconds.
+    """
+
+    etas: np.ndarray
+    curves: tuple
+    verdicts: tuple
+    final_loss: np.ndarray
+    best_eta: float | None
+    diagnoses: tuple = ()
+    fit_times: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def __str__(self) -> str:
+        lines = [f"{'eta':>10}  {'verdict':<9} {'final loss':>12} {'epochs':>7}"]
+        for i, eta in enumerate(self.etas):
+            mark = (
+                "  <- best"
+                if self.best_eta is not None and eta == self.best_eta
+                else ""
+            )
+            lines.append(
+                f"{eta:>10.3g}  {self.verdicts[i]:<9} {self.final_loss[i]:>12.5g} "
+                f"{len(self.curves[i]):>7d}{mark}"
+            )
+        if self.best_eta is None:
+            lines.append("best eta: none - every rate exploded; try smaller rates")
+        else:
+            lines.append(
+                f"best eta: {self.best_eta:g} (the largest healthy rate within "
+                f"{BEST_RTOL:.0%} of the lowest final loss)"
+            )
+        return "\n".join(lines)
+
+
+def _best_eta(etas, verdicts, final):
+    ok = [
+        i for i, v in enumerate(verdicts) if v != "explodes" and np.isfinite(final[i])
+    ]
+    if not ok:
+        return None
+    lowest = min(final[i] for i in ok)
+    healthy = [
+        i
+        for i in ok
+        if verdicts[i] == "healthy" and final[i] <= lowest + BEST_RTOL * abs(lowest)
+    ]
+    if healthy:
+        return float(etas[max(healthy, key=lambda i: etas[i])])
+    return float(etas[min(ok, key=lambda i: final[i])])
+
+
+def lr_sweep(
+    estimator,
+    X,
+    y,
+    etas=None,
+    epochs=20,
+    *,
+    sample_weight=None,
+    callback=None,
+):
+    """Sweep the learning rate by factors of 10 and classify each run.
+
+    The "three-curve test": too small a rate is flat, too large explodes,
+    the right one falls and settles. Each rate trains a clone of
+    ``estimator`` with ``learning_rate='constant'``, ``eta0=eta``,
+    ``max_iter=epochs`` and ``tol=None`` (every run does all its epochs, so
+    their curves compare); every other parameter, including the optimizer,
+    the batch size and the seed, is kept. The runs share the process and the
+    compiled kernel. A run that diverges is expected here: its
+    :class:`~fastsgd.DivergenceWarning` is silenced and the run recorded as
+    ``'explodes'``.
+
+    Parameters
+    ----------
+    estimator : SGDRegressor
+        The configuration to sweep (fitted or not; it is not modified).
+    X : array-like of shape (n_samples, n_features)
+        Training features.
+    y : array-like of shape (n_samples,)
+        Targets.
+    etas : sequence of float, default=None
+        Rates to try, each in (0, inf). Default: ``eta0 * 10**k`` for ``k``
+        in -3..2 around the estimator's ``eta0`` (1e-5 to 1 at the default
+        0.01).
+    epochs : int, default=20
+        Epochs per run, >= 2.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Row weights passed to every fit.
+    callback : callable, default=None
+        Called as ``callback(i, eta, model, seconds)`` after each run (the
+        command line draws its progress bar with it).
+
+    Returns
+    -------
+    SweepResult
+        ``best_eta`` is the largest rate whose run is ``'healthy'`` and ends
+        within ``BEST_RTOL`` (5%) of the lowest final loss of the runs that
+        did not explode; when no run is healthy, the rate of that lowest
+        final loss; None when every run exploded.
+    """
+    if not hasattr(estimator, "set_params") or "eta0" not in estimator.get_params():
+        raise TypeError("lr_sweep needs an SGDRegressor-like estimator with eta0.")
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)):
+        raise TypeError(f"epochs must be an int; got {type(epochs).__name__}.")
+    if epochs < 2:
+        raise ValueError(f"epochs must be >= 2; got {epochs}.")
+    if etas is None:
+        eta0 = float(estimator.get_params()["eta0"])
+        etas = eta0 * 10.0 ** np.arange(-3, 3)
+    etas = np.asarray(etas, dtype=np.float64).ravel()
+    if etas.size == 0 or not np.all(np.isfinite(etas)) or np.any(etas <= 0):
+        raise ValueError("etas must be a non-empty sequence of positive numbers.")
+    etas = np.unique(etas)
+    curves, verdicts, finals, diags, times = [], [], [], [], []
+    for i, eta in enumerate(etas):
+        model = clone(estimator).set_params(
+            learning_rate="constant", eta0=float(eta), max_iter=int(epochs), tol=None
+        )
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DivergenceWarning)
+            model.fit(X, y, sample_weight=sample_weight)
+        seconds = time.perf_counter() - start
+        diag = diagnose(model)
+        curve = np.asarray(model.loss_curve_, dtype=np.float64)
+        curves.append(curve)
+        verdicts.append(diag.verdict)
+        final = curve[-1] if curve.size and not model.diverged_ else np.inf
+        finals.append(float(final))
+        diags.append(diag)
+        times.append(seconds)
+        if callback is not None:
+            callback(i, float(eta), model, seconds)
+    finals = np.asarray(finals)
+    return SweepResult(
+        etas=etas,
+        curves=tuple(curves),
+        verdicts=tuple(verdicts),
+        final_loss=finals,
+        best_eta=_best_eta(etas, verdicts, finals),
+        diagnoses=tuple(diags),
+        fit_times=np.asarray(times),
+    )
+
+
+# -------------------------------------------------------- parameter paths
+def parameter_path(estimator, X, y, n_steps, start=None, random_state=0):
+    """Return the weights after each optimizer step: a path to draw.
+
+    Takes one step per call of ``partial_fit`` on the next batch of a
+    shuffled pass over the rows (``batch_size`` rows, all of them for
+    ``'full'``), so the optimizer state and the step counter carry over as in
+    one long ``fit``. Meant for small demos (a few hundred steps); use
+    ``learning_rate='constant'`` or another schedule that does not plan over
+    ``max_iter``.
+
+    Parameters
+    ----------
+    estimator : SGDRegressor
+        The configuration (not modified). ``early_stopping`` is turned off.
+    X : ndarray of shape (n_samples, n_features)
+        Features.
+    y : ndarray of shape (n_samples,)
+        Targets.
+    n_steps : int
+        Number of steps, >= 1.
+    start : array-like of shape (n_features,), default=None
+        Starting weights (zeros by default); the intercept starts at 0.
+    random_state : int, default=0
+        Seed of the batch order.
+
+    Returns
+    -------
+    ndarray of shape (n_steps + 1, n_features)
+        The weights before the first step and after every step (the weights
+        the model reports, so averaged ones with ``average``).
+    """
+    if isinstance(n_steps, bool) or not isinstance(n_steps, (int, np.integer)):
+        raise TypeError("n_steps must be an int.")
+    if n_steps < 1:
+        raise ValueError(f"n_steps must be >= 1; got {n_steps}.")
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    y = np.ascontiguousarray(y, dtype=np.float64)
+    n, d = X.shape
+    bs = estimator.get_params()["batch_size"]
+    b = n if bs == "full" else min(int(bs), n)
+    model = clone(estimator).set_params(
+        batch_size=b, max_iter=1, tol=None, early_stopping=False, shuffle=False
+    )
+    w0 = np.zeros(d) if start is None else np.asarray(start, dtype=np.float64)
+    if w0.shape != (d,):
+        raise ValueError(f"start must have {d} values; got shape {w0.shape}.")
+    rng = np.random.default_rng(random_state)
+    path = np.empty((n_steps + 1, d))
+    path[0] = w0
+    order = rng.permutation(n)
+    pos = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DivergenceWarning)
+        for k in range(n_steps):
+            if pos + b > n:
+                order, pos = rng.permutation(n), 0
+            rows = order[pos : pos + b]
+            pos += b
+            if k == 0:
+                model.fit(X[rows], y[rows], coef_init=w0, intercept_init=0.0)
+            else:
+                model.partial_fit(X[rows], y[rows])
+            path[k + 1] = model.coef_
+            if model.diverged_ or not np.all(np.isfinite(model.coef_)):
+                return path[: k + 2]
+    return path

@@ -1,0 +1,425 @@
+"""Figures of training runs: loss curves, sweeps, validation, trajectories.
+
+matplotlib is an optional dependency (``pip install 'fastsgd[plot]'``),
+imported inside each function. The figures are built with
+:class:`matplotlib.figure.Figure` directly, not through ``pyplot``: nothing is
+registered with a GUI backend, no window ever opens, and the global backend of
+the caller is left alone (``fig.savefig`` renders with Agg). Every function
+returns the Figure; pass ``ax`` to draw into an existing Axes instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from numbers import Real
+
+import numpy as np
+
+__all__ = [
+    "plot_loss_curves",
+    "plot_sweep",
+    "plot_trajectories",
+    "plot_validation",
+]
+
+_VERDICT_STYLE = {
+    "explodes": dict(color="#d62728", marker="x"),
+    "flat": dict(color="#7f7f7f", marker="v"),
+    "noisy": dict(color="#ff7f0e", marker="s"),
+    "overfits": dict(color="#9467bd", marker="D"),
+    "healthy": dict(color="#2ca02c", marker="o"),
+}
+
+
+def _figure(ax, figsize, ncols=1):
+    """Return (fig, axes): a fresh Agg-rendered Figure, or the given ax's."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise ImportError(
+            "plotting needs matplotlib: pip install 'fastsgd[plot]'"
+        ) from None
+    if ax is not None:
+        return ax.figure, [ax]
+    fig = Figure(figsize=figsize, layout="constrained")
+    axes = fig.subplots(1, ncols, squeeze=False)[0]
+    return fig, list(axes)
+
+
+def _curve_of(item):
+    """Return the per-epoch losses of a fitted model or a sequence."""
+    if hasattr(item, "loss_curve_"):
+        return np.asarray(item.loss_curve_, dtype=np.float64)
+    if hasattr(item, "get_params"):
+        raise ValueError(f"{type(item).__name__} is not fitted: no loss_curve_.")
+    arr = np.asarray(item, dtype=np.float64)
+    if arr.ndim != 1:
+        raise ValueError(f"a loss curve must be 1-D; got shape {arr.shape}.")
+    return arr
+
+
+def plot_loss_curves(
+    models_or_curves,
+    labels=None,
+    optimum=None,
+    ax=None,
+    *,
+    excess=False,
+    title=None,
+    styles=None,
+):
+    """Plot the training loss per epoch of several runs on one log-scale axis.
+
+    Parameters
+    ----------
+    models_or_curves : sequence or dict
+        Fitted estimators (their ``loss_curve_``) or sequences of losses; a
+        dict maps labels to them.
+    labels : sequence of str, default=None
+        Legend labels (default: the dict keys, else ``run 1``, ``run 2``...).
+    optimum : float, default=None
+        The closed-form optimum of the same objective, drawn as a dashed
+        reference line (or subtracted, with ``excess``), in (0, inf) unless
+        ``excess``.
+    ax : matplotlib Axes, default=None
+        Draw into this Axes instead of a new figure.
+    excess : bool, default=False
+        Plot ``loss - optimum`` (needs ``optimum``): on a log scale this shows
+        linear convergence as a straight line and a noise floor as a plateau.
+    title : str, default=None
+        Axes title.
+    styles : sequence of dict, default=None
+        Extra keyword arguments for each line (color, linewidth, alpha...).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure drawn on.
+    """
+    if isinstance(models_or_curves, Mapping):
+        if labels is None:
+            labels = [str(k) for k in models_or_curves]
+        items = list(models_or_curves.values())
+    elif isinstance(models_or_curves, Sequence) or isinstance(
+        models_or_curves, np.ndarray
+    ):
+        items = list(models_or_curves)
+        if items and isinstance(items[0], (Real, np.number)):
+            items = [models_or_curves]  # one bare curve
+    else:
+        items = [models_or_curves]
+    if not items:
+        raise ValueError("nothing to plot: no models or curves given.")
+    if labels is None:
+        labels = [f"run {i + 1}" for i in range(len(items))]
+    labels = list(labels)
+    if len(labels) != len(items):
+        raise ValueError(f"{len(labels)} labels for {len(items)} curves.")
+    if styles is not None and len(styles) != len(items):
+        raise ValueError(f"{len(styles)} styles for {len(items)} curves.")
+    if excess and optimum is None:
+        raise ValueError("excess=True needs the optimum.")
+    if optimum is not None and not np.isfinite(optimum):
+        raise ValueError(f"optimum must be finite; got {optimum}.")
+    fig, (ax,) = _figure(ax, (7.0, 4.5))
+    floor = np.inf
+    for i, (item, label) in enumerate(zip(items, labels, strict=True)):
+        curve = _curve_of(item)
+        if excess:
+            # a stochastic run can dip below the optimum of the epoch mean;
+            # clip to a visible floor rather than drop the point
+            curve = curve - optimum
+        epochs = np.arange(1, curve.shape[0] + 1)
+        style = dict(linewidth=1.8)
+        if styles is not None:
+            style.update(styles[i])
+        finite = curve[np.isfinite(curve) & (curve > 0)]
+        if finite.size:
+            floor = min(floor, float(finite.min()))
+        ax.plot(epochs, curve, label=label, **style)
+    if excess:
+        low = floor / 3 if np.isfinite(floor) else 1e-12
+        for line in ax.get_lines():
+            y = np.asarray(line.get_ydata(), dtype=np.float64)
+            line.set_ydata(np.where(y > 0, y, low))
+        ax.set_ylabel("training loss - closed-form optimum")
+    else:
+        ax.set_ylabel("training loss")
+        if optimum is not None:
+            ax.axhline(
+                optimum,
+                color="black",
+                linestyle="--",
+                linewidth=1.0,
+                label=f"closed form ({optimum:.4g})",
+            )
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch (passes over the data)")
+    ax.grid(True, which="major", alpha=0.3)
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize="small", frameon=False)
+    return fig
+
+
+def plot_sweep(sweep_result, ax=None):
+    """Plot a learning-rate sweep: the curves, and final loss against eta.
+
+    Parameters
+    ----------
+    sweep_result : SweepResult
+        The output of :func:`fastsgd.lr_sweep`.
+    ax : matplotlib Axes, default=None
+        Draw only the curves panel into this Axes.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Left: the loss curve of every rate (log scale), colored by rate and
+        marked by verdict; right: the final loss against the rate, the best
+        rate circled.
+    """
+    for name in ("etas", "curves", "verdicts", "final_loss", "best_eta"):
+        if not hasattr(sweep_result, name):
+            raise TypeError("plot_sweep needs the SweepResult of lr_sweep.")
+    from matplotlib import colormaps
+
+    single = ax is not None
+    fig, axes = _figure(ax, (11.0, 4.5), ncols=2)
+    cmap = colormaps["viridis"]
+    etas = np.asarray(sweep_result.etas)
+    k = max(len(etas) - 1, 1)
+    ax0 = axes[0]
+    for i, (eta, curve, verdict) in enumerate(
+        zip(etas, sweep_result.curves, sweep_result.verdicts, strict=True)
+    ):
+        curve = np.asarray(curve, dtype=np.float64)
+        style = _VERDICT_STYLE.get(verdict, {})
+        x = np.arange(1, curve.shape[0] + 1)
+        ax0.plot(
+            x,
+            np.where(np.isfinite(curve), curve, np.nan),
+            color=cmap(0.9 * i / k),
+            marker=style.get("marker"),
+            markevery=max(curve.shape[0] // 6, 1),
+            markersize=5,
+            linewidth=2.2 if eta == sweep_result.best_eta else 1.4,
+            label=f"eta={eta:.3g} ({verdict})",
+        )
+    ax0.set_yscale("log")
+    ax0.set_xlabel("epoch")
+    ax0.set_ylabel("training loss")
+    ax0.set_title("loss curve per learning rate")
+    ax0.grid(True, alpha=0.3)
+    ax0.legend(fontsize="small", frameon=False)
+    if single:
+        return fig
+    ax1 = axes[1]
+    final = np.asarray(sweep_result.final_loss, dtype=np.float64)
+    finite = final[np.isfinite(final)]
+    top = finite.max() * 3 if finite.size else 1.0
+    ax1.plot(etas, np.where(np.isfinite(final), final, top), color="0.6", zorder=1)
+    for verdict in dict.fromkeys(sweep_result.verdicts):
+        sel = np.array([v == verdict for v in sweep_result.verdicts])
+        style = _VERDICT_STYLE.get(verdict, {"color": "black", "marker": "o"})
+        ax1.scatter(
+            etas[sel],
+            np.where(np.isfinite(final[sel]), final[sel], top),
+            label=verdict,
+            zorder=2,
+            s=40,
+            **style,
+        )
+    if sweep_result.best_eta is not None:
+        i = int(np.flatnonzero(etas == sweep_result.best_eta)[0])
+        ax1.scatter(
+            [etas[i]],
+            [final[i]],
+            s=220,
+            facecolors="none",
+            edgecolors="black",
+            linewidths=1.5,
+            zorder=3,
+            label=f"best eta = {sweep_result.best_eta:.3g}",
+        )
+    ax1.set_xscale("log")
+    ax1.set_yscale("log")
+    ax1.set_xlabel("learning rate eta (log scale)")
+    ax1.set_ylabel("final training loss (diverged: top)")
+    ax1.set_title("the x10 sweep")
+    ax1.grid(True, alpha=0.3)
+    ax1.legend(fontsize="small", frameon=False)
+    return fig
+
+
+def plot_validation(model, ax=None):
+    """Plot the training loss and the validation R^2 of one fitted model.
+
+    Parameters
+    ----------
+    model : SGDRegressor
+        Fitted with ``early_stopping=True`` (so it has ``validation_scores_``).
+    ax : matplotlib Axes, default=None
+        Draw into this Axes (the R^2 goes on a twin axis).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Training loss (left axis, log scale) and validation R^2 (right axis)
+        per epoch, the best validation epoch marked.
+    """
+    scores = getattr(model, "validation_scores_", None)
+    if not hasattr(model, "loss_curve_"):
+        raise ValueError("plot_validation needs a fitted model.")
+    if scores is None or len(scores) == 0:
+        raise ValueError(
+            "the model has no validation_scores_: fit it with early_stopping=True."
+        )
+    fig, (ax,) = _figure(ax, (7.0, 4.5))
+    loss = np.asarray(model.loss_curve_, dtype=np.float64)
+    scores = np.asarray(scores, dtype=np.float64)
+    epochs = np.arange(1, loss.shape[0] + 1)
+    ax.plot(epochs, loss, color="#1f77b4", label="training loss")
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("training loss", color="#1f77b4")
+    twin = ax.twinx()
+    twin.plot(
+        np.arange(1, scores.shape[0] + 1),
+        scores,
+        color="#d62728",
+        label="validation R^2",
+    )
+    best = int(np.argmax(scores))
+    twin.axvline(best + 1, color="0.4", linestyle=":", linewidth=1.0)
+    twin.scatter([best + 1], [scores[best]], color="#d62728", zorder=3)
+    twin.annotate(
+        f"best R^2 {scores[best]:.3f}\nepoch {best + 1}",
+        (best + 1, scores[best]),
+        textcoords="offset points",
+        xytext=(8, -28),
+        fontsize="small",
+    )
+    twin.set_ylabel("validation R^2", color="#d62728")
+    lines = ax.get_lines() + twin.get_lines()[:1]
+    ax.legend(lines, [ln.get_label() for ln in lines], fontsize="small", frameon=False)
+    ax.set_title("training loss against validation score")
+    ax.grid(True, alpha=0.3)
+    return fig
+
+
+def plot_trajectories(
+    paths,
+    X,
+    y,
+    labels=None,
+    optimum=None,
+    ax=None,
+    *,
+    title=None,
+    levels=14,
+):
+    """Draw parameter paths over the contours of a two-feature loss.
+
+    Parameters
+    ----------
+    paths : sequence of array-like of shape (n_points, 2)
+        Weights along each run (see :func:`fastsgd.diagnostics.parameter_path`).
+    X : ndarray of shape (n_samples, 2)
+        The features (for the contours of ``mean((X w - y)**2) / 2``; fit
+        without intercept, or center ``X`` and ``y``).
+    y : ndarray of shape (n_samples,)
+        The targets.
+    labels : sequence of str, default=None
+        Legend labels.
+    optimum : array-like of shape (2,), default=None
+        The minimiser, marked with a star (default: least squares on X, y).
+    ax : matplotlib Axes, default=None
+        Draw into this Axes.
+    title : str, default=None
+        Axes title.
+    levels : int, default=14
+        Number of contour levels (log-spaced), >= 2.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The contours and one line with markers per path.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise ValueError(f"plot_trajectories needs 2 features; X has shape {X.shape}.")
+    if y.shape != (X.shape[0],):
+        raise ValueError("y must have one value per row of X.")
+    paths = [np.asarray(p, dtype=np.float64) for p in paths]
+    for p in paths:
+        if p.ndim != 2 or p.shape[1] != 2:
+            raise ValueError(f"each path must have shape (n, 2); got {p.shape}.")
+    if labels is None:
+        labels = [f"run {i + 1}" for i in range(len(paths))]
+    if len(labels) != len(paths):
+        raise ValueError(f"{len(labels)} labels for {len(paths)} paths.")
+    if int(levels) < 2:
+        raise ValueError("levels must be >= 2.")
+    if optimum is None:
+        optimum = np.linalg.lstsq(X, y, rcond=None)[0]
+    optimum = np.asarray(optimum, dtype=np.float64)
+    fig, (ax,) = _figure(ax, (7.0, 6.0))
+    pts = np.vstack(
+        [optimum[None, :]] + [p[np.all(np.isfinite(p), axis=1)] for p in paths]
+    )
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    pad = 0.15 * np.maximum(hi - lo, 1e-3)
+    lo, hi = lo - pad, hi + pad
+    g0, g1 = np.meshgrid(np.linspace(lo[0], hi[0], 200), np.linspace(lo[1], hi[1], 200))
+    # quadratic form of the loss: 0.5 (w' H w - 2 b' w + c), H = X'X / n
+    n = X.shape[0]
+    H = X.T @ X / n
+    b = X.T @ y / n
+    c = float(y @ y) / n
+    Z = 0.5 * (
+        H[0, 0] * g0**2
+        + 2 * H[0, 1] * g0 * g1
+        + H[1, 1] * g1**2
+        - 2 * (b[0] * g0 + b[1] * g1)
+        + c
+    )
+    zmin = max(float(Z.min()), 1e-12)
+    lv = np.geomspace(zmin * 1.02, float(Z.max()), int(levels))
+    ax.contour(g0, g1, Z, levels=lv, cmap="Greys_r", linewidths=0.8, alpha=0.8)
+    colors = ["#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"]
+    for i, (p, label) in enumerate(zip(paths, labels, strict=True)):
+        color = colors[i % len(colors)]
+        ax.plot(
+            p[:, 0],
+            p[:, 1],
+            color=color,
+            marker="o",
+            markersize=2.5,
+            linewidth=1.3,
+            label=f"{label} ({p.shape[0] - 1} steps)",
+        )
+    ax.plot(
+        *paths[0][0],
+        marker="s",
+        color="black",
+        markersize=7,
+        linestyle="none",
+        label="start",
+    )
+    ax.plot(
+        *optimum,
+        marker="*",
+        color="gold",
+        markeredgecolor="black",
+        markersize=16,
+        linestyle="none",
+        label="least squares",
+    )
+    ax.set_xlabel("w[0]")
+    ax.set_ylabel("w[1]")
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.set_title(title or "parameter paths over the loss contours")
+    ax.legend(fontsize="small", loc="best")
+    return fig

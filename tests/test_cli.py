@@ -1,0 +1,487 @@
+"""The ``fastsgd`` command, end to end.
+
+Sub-commands run in a subprocess (``python -m fastsgd ...``, cwd=tmp_path) as
+a user runs them; the many small failure cases and the remaining scenarios
+run in-process through ``fastsgd.cli.main`` to keep the file fast.
+"""
+
+import io
+import os
+import subprocess
+import sys
+
+import joblib
+import numpy as np
+import pytest
+
+from fastsgd import cli
+from fastsgd.datasets import load_file
+
+pytest.importorskip("matplotlib")
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def run(tmp_path, *args, timeout=120):
+    env = dict(os.environ, PYTHONWARNINGS="error::DeprecationWarning")
+    return subprocess.run(
+        [sys.executable, "-m", "fastsgd", *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
+
+
+def check_png(path, min_bytes=10_000):
+    data = path.read_bytes()
+    assert data.startswith(PNG)
+    assert len(data) > min_bytes
+    return data
+
+
+def only_files(folder):
+    return sorted(p.name for p in folder.iterdir())
+
+
+def write_csv(path, X, y, names=None, target="target"):
+    names = names or [f"f{j}" for j in range(X.shape[1])]
+    header = ",".join(names + [target])
+    np.savetxt(path, np.column_stack([X, y]), delimiter=",", header=header, comments="")
+
+
+@pytest.fixture(scope="module")
+def table_data():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 4)) * [1.0, 10.0, 0.5, 3.0] + [0.0, 5.0, 0.0, -2.0]
+    y = X @ [1.0, 0.2, -2.0, 0.5] + 3.0 + 0.05 * rng.standard_normal(300)
+    return X, y
+
+
+def one_error_line(result_or_err):
+    err = getattr(result_or_err, "stderr", result_or_err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    assert ": error: " in lines[0]
+    return lines[0]
+
+
+# ----------------------------------------------------------- end to end
+def test_compare_default_prints_table_and_writes_png(tmp_path):
+    result = run(tmp_path, "compare")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # no progress bar when stderr is not a TTY
+    out = result.stdout
+    lines = out.splitlines()
+    assert lines[0].startswith("fastsgd compare --scenario optimizers: ravine")
+    header = lines[1].split()
+    assert header[:3] == ["method", "final", "MSE"]
+    for col in ("/ closed", "epochs", "wall time", "samples/s", "diagnosis"):
+        assert col in lines[1]
+    rows = {ln.split("  ")[0].strip(): ln for ln in lines[3:10]}
+    expected = [
+        "closed form",
+        "GD (full batch)",
+        "SGD (B=1)",
+        "mini-batch SGD (B=32)",
+        "momentum 0.9 (B=32)",
+        "Adam (B=32)",
+        "AdamW (B=32, wd 0.01)",
+    ]
+    assert list(rows) == expected
+    assert rows["closed form"].split()[3] == "1.000"
+    ratios = {k: float(v.split()[-6]) for k, v in rows.items() if k != "closed form"}
+    assert all(1.0 <= r < 1.3 for r in ratios.values()), ratios
+    # the picture the default is tuned for: SGD jitters at the highest floor,
+    # Adam ends closest to the closed form, GD is calm but not there yet
+    assert rows["SGD (B=1)"].endswith("noisy")
+    assert rows["GD (full batch)"].endswith("healthy")
+    assert ratios["SGD (B=1)"] == max(ratios.values())
+    assert ratios["Adam (B=32)"] < ratios["GD (full batch)"]
+    assert f"figure written to {tmp_path / 'fastsgd-compare.png'}" in out
+    check_png(tmp_path / "fastsgd-compare.png", 40_000)
+    assert only_files(tmp_path) == ["fastsgd-compare.png"]
+
+
+def test_compare_ravine_scenario_to_a_chosen_path(tmp_path):
+    (tmp_path / "figs").mkdir()
+    result = run(tmp_path, "compare", "--scenario", "ravine", "-o", "figs/r.png")
+    assert result.returncode == 0, result.stderr
+    assert "condition number of X'X/n: 50" in result.stdout
+    for name in ("SGD (eta 1.8/L)", "momentum 0.9", "Adam (eta 0.25)"):
+        assert name in result.stdout
+    check_png(tmp_path / "figs" / "r.png")
+    assert only_files(tmp_path / "figs") == ["r.png"]
+
+
+def test_sweep_end_to_end(tmp_path):
+    result = run(
+        tmp_path, "sweep", "--data", "diabetes", "--epochs", "8",
+        "--etas", "1e-5,0.01,30",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "eta  verdict" in lines[1]
+    verdicts = [ln.split()[1] for ln in lines[2:5]]
+    assert verdicts == ["flat", "healthy", "explodes"]
+    assert "best eta: 0.01" in result.stdout
+    assert "<- best" in lines[3]
+    check_png(tmp_path / "fastsgd-sweep.png")
+
+
+def test_fit_and_predict_end_to_end(tmp_path, table_data):
+    X, y = table_data
+    write_csv(tmp_path / "train.csv", X, y)
+    result = run(
+        tmp_path, "fit", "train.csv", "--target", "target", "-o", "model.joblib",
+        "--optimizer", "adam", "--eta0", "0.05", "--batch-size", "16",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "300 rows x 4 features" in result.stdout
+    assert "diagnosis: healthy" in result.stdout
+    assert f"model written to {tmp_path / 'model.joblib'}" in result.stdout
+    model = joblib.load(tmp_path / "model.joblib")
+    assert model.fastsgd_feature_names_ == ["f0", "f1", "f2", "f3"]
+    assert model.fastsgd_target_ == "target"
+    pred = model.predict(X)
+    assert 1 - np.mean((pred - y) ** 2) / np.var(y) > 0.99
+
+    # the prediction file may hold the target and its columns in any order
+    shuffled = np.column_stack([y, X[:, ::-1]])
+    np.savetxt(tmp_path / "new.csv", shuffled, delimiter=",", comments="",
+               header="target,f3,f2,f1,f0")  # fmt: skip
+    result = run(tmp_path, "predict", "model.joblib", "new.csv")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "target_predicted"
+    np.testing.assert_allclose(np.array(lines[1:], dtype=float), pred, rtol=1e-12)
+
+    result = run(tmp_path, "predict", "model.joblib", "new.csv", "-o", "pred.csv")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    got = np.loadtxt(tmp_path / "pred.csv", skiprows=1)
+    np.testing.assert_allclose(got, pred, rtol=1e-12)
+    assert only_files(tmp_path) == [
+        "model.joblib", "new.csv", "pred.csv", "train.csv",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["fit", "missing.csv", "--target", "y"], "no such file: missing.csv"),
+        (["fit", "bad.csv", "--target", "target"], "non-numeric value 'high'"),
+        (["compare", "--epochs", "0"], "expected a positive integer, got 0"),
+    ],
+)
+def test_bad_input_subprocess(tmp_path, args, message):
+    (tmp_path / "bad.csv").write_text("a,target\n1,2\n3,high\n")
+    before = only_files(tmp_path)
+    result = run(tmp_path, *args)
+    assert result.returncode == 2
+    assert message in one_error_line(result)
+    assert result.stdout == ""
+    assert only_files(tmp_path) == before
+
+
+# ------------------------------------------------------------- in-process
+@pytest.fixture
+def in_tmp(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def main(capsys, *args):
+    code = cli.main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_scenario_endings(in_tmp, capsys):
+    code, out, err = main(capsys, "compare", "--scenario", "endings", "--epochs", "12")
+    assert code == 0 and err == ""
+    rows = {ln[:29].strip(): ln.split() for ln in out.splitlines()[3:7]}
+    assert rows["GD, small eta (0.3/L)"][-1] == "healthy"
+    assert rows["SGD, constant eta"][-1] == "noisy"
+    ratio = {k: float(v[-5]) for k, v in rows.items()}  # "/ closed"
+    assert ratio["GD, small eta (0.3/L)"] > 1.0
+    # decay and averaging settle far below the constant-eta noise floor
+    assert ratio["SGD, constant eta + averaging"] < ratio["SGD, constant eta"]
+    assert ratio["SGD, decaying eta (1/sqrt t)"] < ratio["SGD, constant eta"]
+    check_png(in_tmp / "fastsgd-compare-endings.png")
+
+
+def test_scenario_batch_noise(in_tmp, capsys):
+    code, out, _ = main(capsys, "compare", "--scenario", "batch-noise", "--epochs", "5")
+    assert code == 0
+    rows = [ln.split() for ln in out.splitlines()[3:12]]
+    sizes = np.array([float(r[0]) for r in rows])
+    var = np.array([float(r[1]) for r in rows])
+    np.testing.assert_array_equal(sizes, 2.0 ** np.arange(9))
+    # variance x B is constant: the slope of log variance on log B is -1
+    slope = np.polyfit(np.log(sizes), np.log(var), 1)[0]
+    assert -1.1 < slope < -0.9
+    check_png(in_tmp / "fastsgd-compare-batch-noise.png")
+
+
+def test_scenario_lr_test(in_tmp, capsys):
+    code, out, _ = main(capsys, "compare", "--scenario", "lr-test", "--epochs", "20")
+    assert code == 0
+    verdicts = [ln.split()[2] for ln in out.splitlines()[3:6]]
+    assert verdicts == ["flat", "healthy", "explodes"]
+    assert "Raise the learning rate" in out and "Lower the learning rate" in out
+    check_png(in_tmp / "fastsgd-compare-lr-test.png")
+
+
+def test_scenario_adamw_vs_l2(in_tmp, capsys):
+    code, out, _ = main(
+        capsys, "compare", "--scenario", "adamw-vs-l2", "--epochs", "40", "-o", "a.png"
+    )
+    assert code == 0
+    rows = [ln.split() for ln in out.splitlines()[3:11]]
+    l2_step = np.array([float(r[3]) for r in rows])
+    w_step = np.array([float(r[4]) for r in rows])
+    # AdamW: the same decay for every weight; Adam + L2: it falls with the
+    # gradient scale, so the large-gradient weights barely shrink
+    np.testing.assert_allclose(w_step, 1e-4)
+    assert np.all(np.diff(l2_step) < 0) and l2_step[0] / l2_step[-1] > 50
+    assert "AdamW 1x (exactly 1 - eta lambda" in out
+    check_png(in_tmp / "a.png")
+
+
+def test_compare_subset_of_optimizers_on_a_user_file(in_tmp, capsys, table_data):
+    X, y = table_data
+    write_csv(in_tmp / "t.csv", X, y)
+    code, out, _ = main(
+        capsys, "compare", "--data", "t.csv", "--target", "target",
+        "--optimizers", "closed,gd,adam", "--epochs", "10",
+    )  # fmt: skip
+    assert code == 0
+    assert "t.csv, 300 x 4, features standardized" in out.splitlines()[0]
+    names = [ln.split("  ")[0] for ln in out.splitlines()[3:6]]
+    assert names == ["closed form", "GD (full batch)", "Adam (B=32)"]
+    check_png(in_tmp / "fastsgd-compare.png")
+
+
+def test_fit_refuses_to_save_a_diverged_model(in_tmp, capsys, table_data):
+    X, y = table_data
+    write_csv(in_tmp / "t.csv", X, y)
+    code, out, err = main(
+        capsys, "fit", "t.csv", "--target", "target", "--no-standardize",
+        "--learning-rate", "constant", "--eta0", "0.1",
+    )  # fmt: skip
+    assert code == 1
+    assert "diagnosis: explodes" in out
+    assert "unscaled features" in err
+    assert "no model written" in err.splitlines()[-1]
+    assert only_files(in_tmp) == ["t.csv"]
+
+
+def test_fit_reads_npz_npy_and_parquet(in_tmp, capsys, table_data):
+    X, y = table_data
+    np.savez(in_tmp / "d.npz", X=X, y=y)
+    np.save(in_tmp / "d.npy", np.column_stack([X, y]))
+    for data, target in (("d.npz", "y"), ("d.npy", "-1"), ("d.npy", "x4")):
+        code, out, _ = main(
+            capsys, "fit", data, "--target", target, "-o", "m.joblib", "--quiet"
+        )
+        assert code == 0, out
+        model = joblib.load("m.joblib")
+        assert model.fastsgd_feature_names_ == ["x0", "x1", "x2", "x3"]
+        assert model.score(X, y) > 0.99
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    table = pa.table({"a": X[:, 0], "b": X[:, 1], "c": X[:, 2], "d": X[:, 3], "t": y})
+    pq.write_table(table, in_tmp / "d.parquet")
+    code, out, _ = main(capsys, "fit", "d.parquet", "--target", "t", "-o", "p.joblib")
+    assert code == 0
+    code, out, _ = main(capsys, "predict", "p.joblib", "d.parquet")
+    assert code == 0
+    pred = np.array(out.splitlines()[1:], dtype=float)
+    np.testing.assert_allclose(pred, joblib.load("p.joblib").predict(X))
+
+
+@pytest.mark.parametrize(
+    "args, files, message",
+    [
+        (["fit", "t.csv", "--target", "nope"], {}, "no column 'nope' in t.csv"),
+        (["fit", "t.txt", "--target", "a"], {"t.txt": "a\n1\n"}, "unknown extension"),
+        (["fit", "e.csv", "--target", "a"], {"e.csv": ""}, "empty or has no header"),
+        (["fit", "n.csv", "--target", "a"], {"n.csv": "a,b\n1,\n"}, "cannot read"),
+        (["fit", "x.npy", "--target", "-1"], {"x.npy": "garbage"}, "cannot read x.npy"),
+        (["fit", "x.parquet", "--target", "a"], {"x.parquet": "no"}, "as Parquet"),
+        (["fit", "t.csv"], {}, "--target"),
+        (["fit", "t.csv", "--target", "target", "-o", "no/m.joblib"], {},
+         "no directory"),
+        (["fit", "t.csv", "--target", "target", "--batch-size", "x"], {},
+         "positive integer or 'full'"),
+        (["compare", "--data", "t.csv"], {}, "--target is needed"),
+        (["compare", "--data", "well", "--target", "y"], {}, "only applies to a data"),
+        (["compare", "--scenario", "ravine", "--data", "diabetes"], {},
+         "needs exactly 2 features"),
+        (["compare", "--scenario", "endings", "--optimizers", "gd"], {},
+         "--optimizers only applies"),
+        (["compare", "--optimizers", "gd,lbfgs"], {}, "unknown method lbfgs"),
+        (["compare", "--scenario", "other"], {}, "invalid choice: 'other'"),
+        (["sweep", "--etas", "0.1,zero"], {}, "expected a positive number"),
+        (["sweep", "-o", "d"], {"d/keep": ""}, "is a directory"),
+        (["predict", "t.csv", "t.csv"], {}, "cannot read model t.csv"),
+        (["predict", "m.joblib", "missing.csv"], {"m.joblib": None},
+         "no such file: missing.csv"),
+        (["predict", "m.joblib", "few.csv"], {"m.joblib": None,
+         "few.csv": "f0,f1\n1,2\n"}, "lacks column(s) 'f2', 'f3'"),
+        ([], {}, "choose a command"),
+    ],
+)  # fmt: skip
+def test_bad_input_one_line_exit_2_nothing_written(
+    in_tmp, capsys, table_data, args, files, message
+):
+    X, y = table_data
+    write_csv(in_tmp / "t.csv", X, y)
+    for name, text in files.items():
+        path = in_tmp / name
+        path.parent.mkdir(exist_ok=True)
+        if text is None:  # a real model
+            from fastsgd import SGDRegressor
+
+            model = SGDRegressor(max_iter=5, tol=None).fit(X, y)
+            model.fastsgd_feature_names_ = ["f0", "f1", "f2", "f3"]
+            joblib.dump(model, path)
+        else:
+            path.write_text(text)
+    before = only_files(in_tmp)
+    try:
+        code = cli.main(args)
+    except SystemExit as exc:  # argparse errors
+        code = exc.code
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert message in one_error_line(err)
+    assert out == ""
+    assert only_files(in_tmp) == before
+
+
+def test_help_for_every_command(capsys):
+    for args in ([], ["compare"], ["sweep"], ["fit"], ["predict"]):
+        with pytest.raises(SystemExit) as exc:
+            cli.main([*args, "--help"])
+        assert exc.value.code == 0
+        out = capsys.readouterr().out
+        assert out.startswith("usage: fastsgd")
+    with pytest.raises(SystemExit):
+        cli.main(["compare", "--help"])
+    out = capsys.readouterr().out
+    for scenario in cli.SCENARIOS:
+        assert scenario in out
+
+
+def test_bench_is_registered_only_when_present(monkeypatch):
+    import importlib.util
+
+    names = lambda p: set(p._subparsers._group_actions[0].choices)  # noqa: E731
+    present = importlib.util.find_spec("fastsgd.bench") is not None
+    assert ("bench" in names(cli.build_parser())) == present
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "fastsgd.bench" else real(name, *a),
+    )
+    assert "bench" not in names(cli.build_parser())
+
+
+# ------------------------------------------------- writing and the progress bar
+def test_atomic_write_leaves_nothing_on_failure(tmp_path):
+    target = tmp_path / "out.png"
+    with pytest.raises(RuntimeError):
+        with cli._atomic(target) as tmp:
+            with open(tmp, "wb") as fh:
+                fh.write(b"half")
+            raise RuntimeError("boom")
+    assert only_files(tmp_path) == []
+    with cli._atomic(target) as tmp:
+        with open(tmp, "wb") as fh:
+            fh.write(b"whole")
+    assert target.read_bytes() == b"whole"
+    assert only_files(tmp_path) == ["out.png"]
+
+
+class FakeTTY(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_bar_draws_on_a_tty_and_disappears():
+    stream = FakeTTY()
+    bar = cli.Progress(4, "fit", stream=stream)
+    assert bar.enabled
+    bar.update(4, "loss 0.5  1.2M samples/s")
+    drawn = stream.getvalue()
+    assert drawn.startswith("\rfit [" + "#" * 20 + "] 4/4 loss 0.5")
+    bar.close()
+    assert stream.getvalue().endswith("\r\x1b[K")
+    silent = io.StringIO()
+    bar = cli.Progress(4, "fit", stream=silent)
+    bar.update(4, "x")
+    bar.close()
+    assert silent.getvalue() == ""
+    forced_off = cli.Progress(4, "fit", stream=FakeTTY(), enabled=False)
+    forced_off.update(4)
+    assert forced_off.stream.getvalue() == ""
+
+
+def test_quiet_turns_the_bar_off():
+    ns = cli.build_parser().parse_args(["compare", "--quiet"])
+    assert cli._bar_enabled(ns) is False
+    ns = cli.build_parser().parse_args(["compare"])
+    assert cli._bar_enabled(ns) is None  # decided by isatty
+
+
+def test_epoch_tap_reads_the_verbose_fit_output(table_data):
+    import contextlib
+
+    from fastsgd import SGDRegressor
+
+    X, y = table_data
+    stream = FakeTTY()
+    bar = cli.Progress(6, "fit", stream=stream)
+    bar._last = -1e9
+    tap = cli._EpochTap(bar, X.shape[0])
+    model = SGDRegressor(max_iter=6, tol=None, verbose=1, eta0=1e-4)
+    with contextlib.redirect_stdout(tap):
+        model.fit(X, y)
+    assert tap.epoch == 6
+    assert "6/6 loss" in stream.getvalue() and "samples/s" in stream.getvalue()
+
+
+def test_load_file_errors(tmp_path):
+    (tmp_path / "ok.csv").write_text('"a","b"\n1,2\n3,4\n')
+    X, y, names = load_file(tmp_path / "ok.csv", "b")
+    assert names == ["a"] and y.tolist() == [2.0, 4.0] and X.shape == (2, 1)
+    X, y, names = load_file(tmp_path / "ok.csv")
+    assert y is None and names == ["a", "b"]
+    (tmp_path / "inf.csv").write_text("a,b\n1,inf\n")
+    with pytest.raises(ValueError, match="target column 'b'.*NaN or infinity"):
+        load_file(tmp_path / "inf.csv", "b")
+    (tmp_path / "dup.csv").write_text("a,a\n1,2\n")
+    with pytest.raises(ValueError, match="duplicate"):
+        load_file(tmp_path / "dup.csv")
+    (tmp_path / "head.csv").write_text("a,b\n")
+    with pytest.raises(ValueError, match="no data rows"):
+        load_file(tmp_path / "head.csv")
+    np.save(tmp_path / "s.npy", np.array(["x", "y"]).reshape(1, 2))
+    with pytest.raises(ValueError, match="not numeric"):
+        load_file(tmp_path / "s.npy")
+    rec = np.zeros(3, dtype=[("u", "f8"), ("v", "i4")])
+    np.save(tmp_path / "rec.npy", rec)
+    X, y, names = load_file(tmp_path / "rec.npy", "v")
+    assert names == ["u"] and X.shape == (3, 1)
+    np.savez(tmp_path / "cols.npz", p=np.ones(3), q=np.arange(3.0))
+    X, y, names = load_file(tmp_path / "cols.npz", "q")
+    assert names == ["p"] and y.tolist() == [0.0, 1.0, 2.0]
+    with pytest.raises(ValueError, match="no column 'x9'"):
+        load_file(tmp_path / "cols.npz", "x9")
+    with pytest.raises(FileNotFoundError):
+        load_file(tmp_path / "missing.csv")

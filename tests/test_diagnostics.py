@@ -1,0 +1,447 @@
+"""diagnose, lr_sweep, parameter_path and the embedded datasets.
+
+Every verdict is produced by a real training run with a bad setting on a
+fixed seed, and following the fix diagnose suggests changes the verdict.
+"""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from fastsgd import (
+    Diagnosis,
+    DivergenceWarning,
+    SGDRegressor,
+    SweepResult,
+    closed_form,
+    diagnose,
+    lr_sweep,
+)
+from fastsgd import diagnostics as D
+from fastsgd.datasets import diabetes, ravine, spread_scales, well_conditioned
+
+
+@pytest.fixture(scope="module")
+def noisy_data():
+    # 1000 x 20 standardized features, unit noise: the data the thresholds
+    # of fastsgd.diagnostics were measured on
+    return well_conditioned(n_samples=1000, n_features=20, noise=1.0, random_state=0)
+
+
+def make(**kw):
+    params = dict(
+        penalty=None, learning_rate="constant", tol=None, max_iter=30, random_state=0
+    )
+    params.update(kw)
+    return SGDRegressor(**params)
+
+
+# ------------------------------------------------------------------ verdicts
+def test_eta_far_too_large_explodes_and_lowering_it_is_healthy(noisy_data):
+    X, y = noisy_data
+    with pytest.warns(DivergenceWarning):
+        model = make(batch_size="full", eta0=2.5).fit(X, y)
+    diag = diagnose(model)
+    assert diag.verdict == "explodes"
+    assert diag.evidence["diverged"] == 1.0
+    assert "eta0=2.5 -> 0.25" in diag.fixes[0]
+    fixed = make(batch_size="full", eta0=0.25).fit(X, y)
+    assert diagnose(fixed).verdict == "healthy"
+
+
+def test_divergence_within_the_first_epoch_explodes(noisy_data):
+    X, y = noisy_data
+    with pytest.warns(DivergenceWarning):
+        model = make(batch_size=1, eta0=1.0).fit(X, y)
+    assert model.loss_curve_ == []
+    assert diagnose(model).verdict == "explodes"
+
+
+def test_adam_eta_too_large_climbs_back_and_explodes(noisy_data):
+    # no DivergenceWarning here: the loss climbs back above its best instead
+    X, y = noisy_data
+    model = make(batch_size=32, optimizer="adam", eta0=1.0).fit(X, y)
+    assert not model.diverged_
+    diag = diagnose(model)
+    assert diag.verdict == "explodes"
+    assert diag.evidence["rise"] > D.EXPLODE_RISE
+
+
+def test_tiny_eta_is_flat_and_raising_it_is_healthy(noisy_data):
+    X, y = noisy_data
+    model = make(batch_size="full", eta0=0.01).fit(X, y)
+    diag = diagnose(model)
+    assert diag.verdict == "flat"
+    assert diag.evidence["pace"] > D.FLAT_PACE
+    assert diag.evidence["monotone"] == 1.0
+    assert "eta0=0.01 -> 0.1" in diag.fixes[0]
+    assert diagnose(make(batch_size="full", eta0=0.1).fit(X, y)).verdict == "healthy"
+
+
+def test_tiny_eta_per_example_sgd_is_flat(noisy_data):
+    X, y = noisy_data
+    assert diagnose(make(batch_size=1, eta0=1e-5).fit(X, y)).verdict == "flat"
+
+
+def test_batch_one_constant_eta_on_noisy_data_is_noisy(noisy_data):
+    X, y = noisy_data
+    model = make(batch_size=1, eta0=0.05).fit(X, y)
+    diag = diagnose(model)
+    assert diag.verdict == "noisy"
+    assert diag.evidence["tail_std"] > D.NOISY_STD
+    assert diag.evidence["tail_ups"] >= D.NOISY_UPS
+    assert "batch_size=1 -> 32" in diag.fixes[0]
+    # the first fix (bigger batch), and the third (decay eta), both settle it
+    assert diagnose(make(batch_size=32, eta0=0.05).fit(X, y)).verdict == "healthy"
+    decayed = make(batch_size=1, eta0=0.05, learning_rate="invscaling")
+    assert diagnose(decayed.fit(X, y)).verdict == "healthy"
+
+
+@pytest.fixture(scope="module")
+def wide_data():
+    # more features than training rows, a sparse truth, lots of noise
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((80, 60))
+    w = rng.standard_normal(60) * (rng.random(60) < 0.2)
+    return X, X @ w + 2.0 * rng.standard_normal(80)
+
+
+def overfit_model(**kw):
+    params = dict(
+        eta0=0.01,
+        batch_size=8,
+        max_iter=150,
+        early_stopping=True,
+        validation_fraction=0.25,
+    )
+    params.update(kw)
+    return make(**params)
+
+
+def test_many_features_few_rows_no_penalty_overfits(wide_data):
+    X, y = wide_data
+    model = overfit_model().fit(X, y)
+    diag = diagnose(model)
+    assert diag.verdict == "overfits"
+    ev = diag.evidence
+    assert ev["val_rise"] > D.OVERFIT_RISE
+    assert ev["train_after_best"] < 0
+    assert 1 < ev["best_epoch"] < 150
+    assert "penalty='l2', alpha=0.1" in diag.fixes[0]
+    assert "tol=1e-3" in diag.fixes[1]
+
+
+def test_weight_decay_or_early_stopping_cures_overfitting(wide_data):
+    X, y = wide_data
+    decayed = overfit_model(penalty="l2", alpha=0.1).fit(X, y)
+    assert diagnose(decayed).verdict == "healthy"
+    stopped = overfit_model(tol=1e-3, restore_best_weights=True).fit(X, y)
+    assert stopped.n_iter_ < 150
+    assert diagnose(stopped).verdict == "healthy"
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(batch_size="full", eta0=0.5),
+        dict(batch_size=32, eta0=0.01),
+        dict(batch_size=32, optimizer="adam", eta0=0.01),
+        dict(batch_size=32, optimizer="momentum", eta0=0.001),
+        dict(batch_size=1, eta0=0.01, learning_rate="invscaling"),
+    ],
+    ids=["gd", "minibatch", "adam", "momentum", "sgd-invscaling"],
+)
+def test_good_settings_are_healthy(noisy_data, params):
+    X, y = noisy_data
+    diag = diagnose(make(**params).fit(X, y))
+    assert diag.verdict == "healthy", diag.evidence
+    assert diag.fixes[0] == "Nothing to fix."
+
+
+def test_optimum_exposes_the_noise_floor_of_constant_eta_sgd(noisy_data):
+    # SGD B=1 at eta 0.01 jitters only ~0.8% per epoch (healthy by the curve
+    # alone) but sits ~14% above the least-squares optimum
+    X, y = noisy_data
+    model = make(batch_size=1, eta0=0.01).fit(X, y)
+    coef, icpt = closed_form(X, y)
+    optimum = 0.5 * np.mean((X @ coef + icpt - y) ** 2)
+    assert diagnose(model).verdict == "healthy"
+    diag = diagnose(model, optimum=optimum)
+    assert diag.verdict == "noisy"
+    assert diag.evidence["excess"] > D.NOISY_EXCESS
+    gd = make(batch_size="full", eta0=0.5).fit(X, y)
+    assert diagnose(gd, optimum=optimum).verdict == "healthy"
+
+
+# ------------------------------------------------------------- raw curves
+def test_raw_curves():
+    t = np.arange(40.0)
+    assert diagnose(list(1.0 + 9.0 * np.exp(-t / 3))).verdict == "healthy"
+    assert diagnose(10.0 - 0.01 * t).verdict == "flat"
+    assert diagnose(np.full(20, 3.0)).verdict == "flat"
+    rng = np.random.default_rng(0)
+    jitter = 1.0 + 5 * np.exp(-t) + 0.05 * rng.standard_normal(40)
+    diag = diagnose(jitter)
+    assert diag.verdict == "noisy"
+    assert diag.fixes[1].startswith("Add momentum")
+    assert diagnose([1.0, 2.0, np.inf]).verdict == "explodes"
+    assert diagnose([1.0, 0.5, np.nan]).verdict == "explodes"
+    assert diagnose({"loss": [5.0, 1.0], "diverged": True}).verdict == "explodes"
+    assert diagnose([5.0, 1.0, 0.5, 0.4, 0.39, 0.9]).verdict == "explodes"
+
+
+def test_raw_curves_with_validation():
+    t = np.arange(40.0)
+    train = 0.1 + np.exp(-t / 5)
+    val_loss = 0.5 + np.exp(-t / 5) + 0.01 * np.maximum(t - 10, 0)
+    diag = diagnose({"loss": train, "validation": val_loss})
+    assert diag.verdict == "overfits"
+    assert diag.evidence["best_epoch"] == np.argmin(val_loss) + 1 == 16
+    assert diag.evidence["gap"] > D.OVERFIT_GAP
+    # a validation loss that follows the training loss is healthy
+    assert diagnose({"loss": train, "validation": train * 1.1}).verdict == "healthy"
+    # validation scores (R^2) are read as 1 - score
+    score = 1 - val_loss / val_loss.max()
+    assert diagnose({"loss": train, "validation_score": score}).verdict == "overfits"
+
+
+def test_short_runs_are_tentative():
+    diag = diagnose([3.0, 1.0, 0.9])
+    assert diag.verdict == "healthy"
+    assert any("tentative" in w for w in diag.warnings)
+    assert diagnose([3.0]).verdict == "healthy"
+
+
+@pytest.mark.parametrize(
+    "bad, exc, match",
+    [
+        ([], ValueError, "empty"),
+        ([[1.0, 2.0]], ValueError, "one-dimensional"),
+        ({"loss": [1.0], "lr": [1.0]}, ValueError, "unknown curve keys"),
+        ({"validation": [1.0]}, ValueError, "'loss'"),
+        ({"loss": [1.0, 2.0], "validation": [1.0]}, ValueError, "epochs"),
+        ("loss", TypeError, "sequence of losses"),
+        (3.0, TypeError, "sequence of losses"),
+        (["a", "b"], TypeError, "numbers"),
+    ],
+)
+def test_bad_curves_are_rejected(bad, exc, match):
+    with pytest.raises(exc, match=match):
+        diagnose(bad)
+
+
+def test_unfitted_model_and_bad_optimum_are_rejected():
+    with pytest.raises(ValueError, match="not fitted"):
+        diagnose(SGDRegressor())
+    with pytest.raises(ValueError, match="optimum"):
+        diagnose([2.0, 1.0], optimum=-1.0)
+
+
+def test_diagnosis_is_a_frozen_readable_record(noisy_data):
+    X, y = noisy_data
+    diag = diagnose(make(batch_size=1, eta0=0.05).fit(X, y))
+    assert isinstance(diag, Diagnosis)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        diag.verdict = "healthy"
+    text = str(diag)
+    lines = text.splitlines()
+    assert lines[0].startswith("verdict: noisy")
+    assert "3-step fix:" in text
+    assert [ln.strip()[:2] for ln in lines if ln.startswith("  ")][:3] == [
+        "1.",
+        "2.",
+        "3.",
+    ]
+    assert set(diag.evidence) >= {"final_loss", "decrease", "tail_std", "rise"}
+    assert all(isinstance(v, float) for v in diag.evidence.values())
+
+
+# ------------------------------------------------------- unscaled features
+def test_unscaled_features_are_flagged_and_scaling_comes_first():
+    X, y = spread_scales(n_samples=500, low=0.1, high=10.0)
+    with pytest.warns(DivergenceWarning):
+        model = make(batch_size=1, eta0=0.05).fit(X, y)
+    diag = diagnose(model, X)
+    assert diag.verdict == "explodes"
+    assert any(w.startswith("unscaled features") for w in diag.warnings)
+    assert diag.fixes[0].startswith("Scale the features")
+    # same run, without X: lowering eta comes first
+    assert diagnose(model).fixes[0].startswith("Lower the learning rate")
+
+
+def test_pipeline_is_diagnosed_through_its_steps():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = spread_scales(n_samples=500)
+    pipe = make_pipeline(StandardScaler(), make(batch_size=32, eta0=0.01))
+    diag = diagnose(pipe.fit(X, y), X)
+    assert diag.verdict == "healthy"
+    assert diag.warnings == ()  # X was scaled before the check
+    assert diagnose(pipe[-1], X).warnings  # the raw X is unscaled
+
+
+def test_feature_scale_warnings():
+    rng = np.random.default_rng(0)
+    Z = rng.standard_normal((200, 3))
+    assert D.feature_scale_warnings(Z) == []
+    scaled = Z * [1.0, 50.0, 1.0]
+    (msg,) = D.feature_scale_warnings(scaled, ["a", "big", "c"])
+    assert "'big'" in msg and "StandardScaler" in msg
+    # just below the threshold is quiet
+    assert D.feature_scale_warnings(Z * [1.0, 0.9 * D.SCALE_RATIO, 1.0]) == []
+    offset = Z + [0.0, 1000.0, 0.0]
+    (msg,) = D.feature_scale_warnings(offset)
+    assert msg.startswith("uncentred feature: column 1")
+    const = np.column_stack([Z, np.ones(200)])
+    (msg,) = D.feature_scale_warnings(const)
+    assert "constant column" in msg
+    import scipy.sparse as sp
+
+    dense = D.feature_scale_warnings(scaled)
+    assert D.feature_scale_warnings(sp.csr_matrix(scaled)) == dense
+    with pytest.raises(ValueError, match="feature_names"):
+        D.feature_scale_warnings(Z, ["a"])
+
+
+# ----------------------------------------------------------------- lr_sweep
+def test_lr_sweep_finds_a_sensible_rate(noisy_data):
+    X, y = noisy_data
+    est = SGDRegressor(batch_size=32, penalty=None, random_state=0)
+    before = est.get_params()
+    sweep = lr_sweep(est, X, y, epochs=20)  # divergence warnings stay inside
+    assert isinstance(sweep, SweepResult)
+    assert est.get_params() == before
+    np.testing.assert_allclose(sweep.etas, 0.01 * 10.0 ** np.arange(-3, 3))
+    assert sweep.verdicts[0] == "flat"
+    assert len(sweep.curves) == len(sweep.final_loss) == 6
+    assert sweep.best_eta in (0.01, 0.1)
+    best = int(np.flatnonzero(sweep.etas == sweep.best_eta)[0])
+    assert sweep.verdicts[best] == "healthy"
+    assert sweep.final_loss[best] <= (1 + D.BEST_RTOL) * np.min(sweep.final_loss)
+    text = str(sweep)
+    assert "<- best" in text
+    assert f"best eta: {sweep.best_eta:g} (the largest healthy rate" in text
+
+
+def test_lr_sweep_records_divergence_as_explodes(noisy_data):
+    X, y = noisy_data
+    est = SGDRegressor(batch_size=1, penalty=None, random_state=0)
+    calls = []
+    sweep = lr_sweep(
+        est,
+        X,
+        y,
+        etas=[1.0, 1e-3, 10.0],
+        epochs=5,
+        callback=lambda i, eta, m, s: calls.append((i, eta, m.diverged_)),
+    )
+    assert list(sweep.etas) == [1e-3, 1.0, 10.0]
+    assert sweep.verdicts[1:] == ("explodes", "explodes")
+    assert np.all(np.isinf(sweep.final_loss[1:]))
+    assert sweep.best_eta == 1e-3
+    assert [c[0] for c in calls] == [0, 1, 2] and calls[2][2]
+    all_bad = lr_sweep(est, X, y, etas=[5.0, 50.0], epochs=3)
+    assert all_bad.best_eta is None
+    assert "every rate exploded" in str(all_bad)
+
+
+def test_lr_sweep_rejects_bad_input(noisy_data):
+    X, y = noisy_data
+    est = SGDRegressor()
+    with pytest.raises(ValueError, match="positive"):
+        lr_sweep(est, X, y, etas=[0.1, -1.0])
+    with pytest.raises(ValueError, match="epochs"):
+        lr_sweep(est, X, y, epochs=1)
+    with pytest.raises(TypeError, match="SGDRegressor"):
+        lr_sweep(object(), X, y)
+
+
+# ------------------------------------------------------------ parameter path
+def test_parameter_path_matches_full_batch_fit():
+    X, y = ravine()
+    est = SGDRegressor(
+        batch_size="full",
+        learning_rate="constant",
+        eta0=0.5,
+        penalty=None,
+        fit_intercept=False,
+    )
+    start = np.array([0.5, 0.5])
+    path = D.parameter_path(est, X, y, 7, start=start)
+    assert path.shape == (8, 2)
+    np.testing.assert_array_equal(path[0], start)
+    for k in (1, 7):
+        ref = SGDRegressor(**{**est.get_params(), "max_iter": k, "tol": None})
+        ref.fit(X, y, coef_init=start)
+        np.testing.assert_allclose(path[k], ref.coef_, rtol=1e-12, atol=1e-14)
+
+
+def test_parameter_path_momentum_converges_and_stops_on_divergence():
+    X, y, coef = ravine(return_coef=True)
+    mom = SGDRegressor(
+        batch_size=16,
+        optimizer="momentum",
+        learning_rate="constant",
+        eta0=0.1,
+        penalty=None,
+        fit_intercept=False,
+    )
+    path = D.parameter_path(mom, X, y, 300)
+    assert np.linalg.norm(path[-1] - coef) < 0.2 * np.linalg.norm(coef)
+    wild = SGDRegressor(**{**mom.get_params(), "optimizer": "sgd", "eta0": 50.0})
+    short = D.parameter_path(wild, X, y, 100)
+    assert short.shape[0] < 101
+    with pytest.raises(ValueError, match="n_steps"):
+        D.parameter_path(mom, X, y, 0)
+    with pytest.raises(ValueError, match="start"):
+        D.parameter_path(mom, X, y, 3, start=[1.0])
+
+
+# ----------------------------------------------------------------- datasets
+def test_datasets_are_deterministic_float64():
+    a = well_conditioned(random_state=3)
+    b = well_conditioned(random_state=3)
+    c = well_conditioned(random_state=4)
+    np.testing.assert_array_equal(a[0], b[0])
+    assert not np.array_equal(a[0], c[0])
+    for X, y in (a, ravine(), spread_scales(), diabetes()[:2]):
+        assert X.dtype == y.dtype == np.float64
+        assert X.shape[0] == y.shape[0]
+    X, y, coef = well_conditioned(n_samples=50, n_features=3, return_coef=True)
+    assert X.shape == (50, 3) and coef.shape == (3,)
+
+
+@pytest.mark.parametrize("d, cond", [(2, 50.0), (20, 100.0)])
+def test_ravine_has_the_requested_condition_number(d, cond):
+    X, y = ravine(n_samples=400, n_features=d, condition=cond)
+    eig = np.linalg.eigvalsh(X.T @ X / 400)
+    np.testing.assert_allclose(eig[-1] / eig[0], cond, rtol=1e-10)
+    np.testing.assert_allclose(X.mean(axis=0), 0.0, atol=1e-12)
+    assert abs(y.mean()) < 1e-12
+
+
+def test_diabetes_is_standardized():
+    X, y, names = diabetes()
+    assert X.shape == (442, 10) and len(names) == 10
+    np.testing.assert_allclose(X.mean(axis=0), 0.0, atol=1e-12)
+    np.testing.assert_allclose(X.std(axis=0), 1.0)
+    np.testing.assert_allclose([y.mean(), y.std()], [0.0, 1.0], atol=1e-12)
+    raw = diabetes(standardize_target=False)[1]
+    assert raw.min() >= 25 and raw.max() <= 346
+
+
+def test_dataset_parameters_are_checked():
+    with pytest.raises(ValueError, match="n_samples"):
+        well_conditioned(n_samples=1)
+    with pytest.raises(TypeError, match="n_features"):
+        well_conditioned(n_features=2.5)
+    with pytest.raises(ValueError, match="condition"):
+        ravine(condition=0.5)
+    with pytest.raises(ValueError, match="coef"):
+        ravine(coef=[1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="low"):
+        spread_scales(low=0.0)
+    with pytest.raises(TypeError, match="random_state"):
+        well_conditioned(random_state=None)

@@ -1,0 +1,169 @@
+"""The figures: Figure objects rendered with Agg, no window, no pyplot state."""
+
+import io
+import sys
+
+import numpy as np
+import pytest
+
+matplotlib = pytest.importorskip("matplotlib")
+
+from matplotlib.figure import Figure  # noqa: E402
+
+from fastsgd import SGDRegressor, closed_form, lr_sweep  # noqa: E402
+from fastsgd import plotting as P  # noqa: E402
+from fastsgd.datasets import ravine, well_conditioned  # noqa: E402
+from fastsgd.diagnostics import parameter_path  # noqa: E402
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def png_bytes(fig):
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    data = buf.getvalue()
+    assert data.startswith(PNG)
+    return data
+
+
+@pytest.fixture(scope="module")
+def data():
+    return well_conditioned(n_samples=400, n_features=5, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def models(data):
+    X, y = data
+    common = dict(penalty=None, learning_rate="constant", tol=None, max_iter=15)
+    return {
+        "gd": SGDRegressor(batch_size="full", eta0=0.5, **common).fit(X, y),
+        "sgd": SGDRegressor(batch_size=1, eta0=0.02, random_state=0, **common).fit(
+            X, y
+        ),
+    }
+
+
+@pytest.fixture(autouse=True)
+def no_pyplot_figures():
+    backend = matplotlib.get_backend()
+    yield
+    assert matplotlib.get_backend() == backend
+    if "matplotlib.pyplot" in sys.modules:
+        assert sys.modules["matplotlib.pyplot"].get_fignums() == []
+
+
+def test_loss_curves_with_optimum(data, models):
+    X, y = data
+    coef, icpt = closed_form(X, y)
+    optimum = 0.5 * np.mean((X @ coef + icpt - y) ** 2)
+    fig = P.plot_loss_curves(models, optimum=optimum)
+    assert isinstance(fig, Figure)
+    (ax,) = fig.axes
+    assert ax.get_yscale() == "log"
+    labels = [ln.get_label() for ln in ax.get_lines()]
+    assert labels[:2] == ["gd", "sgd"]
+    assert labels[2].startswith("closed form")
+    np.testing.assert_allclose(ax.get_lines()[2].get_ydata(), optimum)
+    np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), models["gd"].loss_curve_)
+    assert len(png_bytes(fig)) > 10_000
+
+
+def test_loss_curves_excess_and_inputs(data, models):
+    X, y = data
+    coef, icpt = closed_form(X, y)
+    optimum = 0.5 * np.mean((X @ coef + icpt - y) ** 2)
+    fig = P.plot_loss_curves(list(models.values()), optimum=optimum, excess=True)
+    ydata = fig.axes[0].get_lines()[0].get_ydata()
+    assert np.all(ydata > 0)  # log scale: clipped, not dropped
+    expected = np.asarray(models["gd"].loss_curve_) - optimum
+    pos = expected > 0
+    np.testing.assert_allclose(ydata[pos], expected[pos])
+    one = P.plot_loss_curves([3.0, 2.0, 1.5], labels=["bare"])
+    assert one.axes[0].get_lines()[0].get_label() == "bare"
+    with pytest.raises(ValueError, match="optimum"):
+        P.plot_loss_curves(models, excess=True)
+    with pytest.raises(ValueError, match="labels"):
+        P.plot_loss_curves(models, labels=["only one"])
+    with pytest.raises(ValueError, match="not fitted"):
+        P.plot_loss_curves([SGDRegressor()])
+    with pytest.raises(ValueError, match="nothing to plot"):
+        P.plot_loss_curves([])
+
+
+def test_draws_into_a_given_axes(models):
+    fig = Figure()
+    ax = fig.add_subplot()
+    assert P.plot_loss_curves(models, ax=ax) is fig
+    assert len(ax.get_lines()) == 2
+
+
+def test_sweep_figure(data):
+    X, y = data
+    sweep = lr_sweep(
+        SGDRegressor(batch_size=8, penalty=None, random_state=0),
+        X,
+        y,
+        etas=[1e-4, 1e-2, 30.0],
+        epochs=8,
+    )
+    fig = P.plot_sweep(sweep)
+    left, right = fig.axes
+    assert len(left.get_lines()) == 3
+    assert right.get_xscale() == "log"
+    labels = right.get_legend_handles_labels()[1]
+    assert f"best eta = {sweep.best_eta:.3g}" in labels
+    assert "explodes" in labels
+    assert len(png_bytes(fig)) > 10_000
+    with pytest.raises(TypeError, match="SweepResult"):
+        P.plot_sweep({"etas": [1]})
+
+
+def test_validation_figure(data):
+    X, y = data
+    model = SGDRegressor(
+        early_stopping=True, tol=None, max_iter=12, random_state=0, penalty=None
+    ).fit(X, y)
+    fig = P.plot_validation(model)
+    ax, twin = fig.axes
+    np.testing.assert_allclose(
+        twin.get_lines()[0].get_ydata(), model.validation_scores_
+    )
+    best = int(np.argmax(model.validation_scores_)) + 1
+    assert twin.get_lines()[1].get_xdata()[0] == best
+    png_bytes(fig)
+    plain = SGDRegressor(max_iter=3, tol=None).fit(X, y)
+    with pytest.raises(ValueError, match="early_stopping=True"):
+        P.plot_validation(plain)
+
+
+def test_trajectories_figure():
+    X, y, coef = ravine(return_coef=True)
+    est = SGDRegressor(
+        batch_size=16,
+        learning_rate="constant",
+        eta0=0.5,
+        penalty=None,
+        fit_intercept=False,
+    )
+    paths = [parameter_path(est, X, y, 20), parameter_path(est, X, y, 10)]
+    fig = P.plot_trajectories(paths, X, y, labels=["a", "b"])
+    (ax,) = fig.axes
+    assert len(ax.collections) >= 1  # the contours
+    lines = {ln.get_label(): ln for ln in ax.get_lines()}
+    assert "a (20 steps)" in lines and "b (10 steps)" in lines
+    star = lines["least squares"]
+    np.testing.assert_allclose(
+        [star.get_xdata()[0], star.get_ydata()[0]],
+        np.linalg.lstsq(X, y, rcond=None)[0],
+    )
+    assert len(png_bytes(fig)) > 10_000
+    with pytest.raises(ValueError, match="2 features"):
+        P.plot_trajectories(paths, np.ones((5, 3)), np.ones(5))
+    with pytest.raises(ValueError, match="shape"):
+        P.plot_trajectories([np.ones((4, 3))], X, y)
+
+
+def test_missing_matplotlib_is_a_clear_import_error(monkeypatch, models):
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    with pytest.raises(ImportError, match=r"fastsgd\[plot\]"):
+        P.plot_loss_curves(models)
