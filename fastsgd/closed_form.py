@@ -307,21 +307,7 @@ def _solve(op, b, alpha):
         reason = "a column is constant (zero after centering) and alpha is 0"
     if reason is None:
         tol = max(_RCOND_TOL, _PERTURB_SAFETY * n_features * cancellation * _EPS)
-        d = 1.0 / np.sqrt(diag)
-        G_hat = G * d[:, None] * d[None, :]
-        G_hat[np.diag_indices_from(G_hat)] = 1.0
-        try:
-            factor = scipy.linalg.cho_factor(G_hat, lower=False, check_finite=False)
-        except np.linalg.LinAlgError:
-            reason = "the Cholesky factorisation failed (matrix not positive definite)"
-        else:
-            anorm = float(np.abs(G_hat).sum(axis=0).max())
-            rcond, info = scipy.linalg.lapack.dpocon(factor[0], anorm, uplo="U")
-            if info != 0 or not rcond >= tol:
-                reason = (
-                    f"estimated reciprocal condition number {rcond:.2g} "
-                    f"< tolerance {tol:.2g}"
-                )
+        factor, d, reason = _scaled_cholesky(G, diag, tol)
     if reason is None:
         w = d * scipy.linalg.cho_solve(factor, d * c, check_finite=False)
         w = _refine(op, b, alpha, w, factor, d)
@@ -337,6 +323,85 @@ def _solve(op, b, alpha):
         stacklevel=3,
     )
     return _min_norm(op, b, alpha)
+
+
+def _scaled_cholesky(G, diag, tol):
+    """Cholesky of ``G`` scaled to a unit diagonal, with a condition check.
+
+    Returns ``(factor, d, reason)``: ``G = D^-1 R^T R D^-1`` with ``d`` the
+    scaling, or ``reason`` (a string) when the factorisation failed or the
+    estimated reciprocal condition number is below ``tol``.
+    """
+    d = 1.0 / np.sqrt(diag)
+    G_hat = G * d[:, None] * d[None, :]
+    G_hat[np.diag_indices_from(G_hat)] = 1.0
+    try:
+        factor = scipy.linalg.cho_factor(G_hat, lower=False, check_finite=False)
+    except np.linalg.LinAlgError:
+        return (
+            None,
+            d,
+            "the Cholesky factorisation failed (matrix not positive definite)",
+        )
+    anorm = float(np.abs(G_hat).sum(axis=0).max())
+    rcond, info = scipy.linalg.lapack.dpocon(factor[0], anorm, uplo="U")
+    if info != 0 or not rcond >= tol:
+        return (
+            None,
+            d,
+            (
+                f"estimated reciprocal condition number {rcond:.2g} "
+                f"< tolerance {tol:.2g}"
+            ),
+        )
+    return factor, d, None
+
+
+def solve_gram(G, c, ridge=0.0):
+    """Solve ``(G + ridge I) w = c`` for a precomputed Gram matrix.
+
+    The same Cholesky and condition check as :func:`closed_form`; when the
+    system is singular or ill-conditioned, warns with
+    :class:`IllConditionedWarning` and returns the minimum-norm least-squares
+    solution (``lstsq`` on the Gram system).  Used by reductions that never
+    hold the data, such as the Dask ``"normal"`` strategy.
+
+    Parameters
+    ----------
+    G : ndarray of shape (d, d)
+        Symmetric positive semi-definite Gram matrix (e.g. ``X_c^T X_c``).
+    c : ndarray of shape (d,)
+        Right-hand side (e.g. ``X_c^T y_c``).
+    ridge : float, default=0.0
+        Added to the diagonal, in [0, inf).
+
+    Returns
+    -------
+    ndarray of shape (d,)
+        The solution, float64.
+    """
+    A = np.array(G, dtype=np.float64)
+    A[np.diag_indices_from(A)] += ridge
+    n = A.shape[0]
+    diag = np.diag(A).copy()
+    if not np.all(np.isfinite(A)):
+        reason = "the Gram matrix is not finite"
+    elif not np.all(diag > 0):
+        reason = "a column is constant (zero after centering) and alpha is 0"
+    else:
+        factor, d, reason = _scaled_cholesky(
+            A, diag, max(_RCOND_TOL, _PERTURB_SAFETY * n * _EPS)
+        )
+        if reason is None:
+            return d * scipy.linalg.cho_solve(factor, d * c, check_finite=False)
+    warnings.warn(
+        f"The normal equations are singular or ill-conditioned ({reason}); "
+        "returned the minimum-norm least-squares solution instead.",
+        IllConditionedWarning,
+        stacklevel=2,
+    )
+    cond = _PERTURB_SAFETY * n * _EPS
+    return scipy.linalg.lstsq(A, c, cond=cond, lapack_driver="gelsd")[0]
 
 
 def _refine(op, b, alpha, w, factor, d):

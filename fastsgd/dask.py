@@ -65,7 +65,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _objective
 from ._kernels import _codes as K
-from .closed_form import IllConditionedWarning
+from .closed_form import solve_gram
 from .linear_model import DivergenceWarning, SGDRegressor
 
 try:
@@ -1079,66 +1079,6 @@ def merge_moments(parts, center):
         mean += delta * (nb / total)
         n = total
     return n, mean, com
-
-
-def solve_gram(G, c, ridge):
-    """Solve ``(G + ridge I) w = c`` for a symmetric positive semi-definite G.
-
-    A Cholesky solve of the diagonally equilibrated system; when the matrix is
-    singular or its estimated reciprocal condition number is below
-    ``fastsgd.closed_form``'s tolerance, the minimum-norm least-squares
-    solution (SVD, ``scipy.linalg.lstsq``) with an
-    :class:`fastsgd.IllConditionedWarning`.
-
-    Parameters
-    ----------
-    G : ndarray of shape (d, d)
-        Gram matrix (``X_c^T X_c``).
-    c : ndarray of shape (d,)
-        Right-hand side (``X_c^T y_c``).
-    ridge : float
-        Added to the diagonal, >= 0.
-
-    Returns
-    -------
-    ndarray of shape (d,)
-        The solution.
-    """
-    from .closed_form import _PERTURB_SAFETY, _RCOND_TOL
-
-    A = np.array(G, dtype=np.float64)
-    A[np.diag_indices_from(A)] += ridge
-    d = A.shape[0]
-    diag = np.diag(A).copy()
-    eps = np.finfo(np.float64).eps
-    reason = None
-    if not np.all(np.isfinite(A)):
-        reason = "the Gram matrix is not finite"
-    elif not np.all(diag > 0):
-        reason = "a column is constant (zero after centering) and alpha is 0"
-    else:
-        s = 1.0 / np.sqrt(diag)
-        A_hat = A * s[:, None] * s[None, :]
-        try:
-            factor = scipy.linalg.cho_factor(A_hat, lower=False, check_finite=False)
-        except np.linalg.LinAlgError:
-            reason = "the Cholesky factorisation failed"
-        else:
-            anorm = float(np.abs(A_hat).sum(axis=0).max())
-            rcond, info = scipy.linalg.lapack.dpocon(factor[0], anorm, uplo="U")
-            tol = max(_RCOND_TOL, _PERTURB_SAFETY * d * eps)
-            if info != 0 or not rcond >= tol:
-                reason = f"estimated reciprocal condition number {rcond:.2g}"
-            else:
-                return s * scipy.linalg.cho_solve(factor, s * c, check_finite=False)
-    warnings.warn(
-        f"The normal equations are singular or ill-conditioned ({reason}); "
-        "returned the minimum-norm least-squares solution instead.",
-        IllConditionedWarning,
-        stacklevel=3,
-    )
-    cond = _PERTURB_SAFETY * d * eps
-    return scipy.linalg.lstsq(A, c, cond=cond, lapack_driver="gelsd")[0]
 
 
 def _fit_normal(est, client, data):
