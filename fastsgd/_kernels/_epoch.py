@@ -27,22 +27,16 @@ from ._codes import (
     AVG_EMA,
     AVG_NONE,
     AVG_POLYAK,
-    C_AVERAGE,
-    C_AVG_START,
     C_BATCH,
     C_BLOCK,
     C_EPOCH,
-    C_FIT_INTERCEPT,
     C_LOSS,
-    C_OPTIMIZER,
     C_RECORD_EVERY,
     C_SAMPLING,
     C_SCHEDULE,
     C_SEED,
-    H_CLIP,
     H_EPSILON,
     H_ETA0,
-    H_WEIGHT_DECAY,
     K_L1_U,
     LR_PA1,
     LR_PA2,
@@ -64,7 +58,7 @@ from ._losses import loss_derivative, loss_value
 from ._prefetch import PREFETCH_DISTANCE, prefetch_item, prefetch_row
 from ._rng import below, permute
 from ._schedule import rate, schedule_params
-from ._update import apply_step, l1_coefficient, l2_coefficient, step_config
+from ._update import apply_step, step_config
 
 
 def _array(dtype, ndim, readonly=False):
@@ -138,6 +132,31 @@ def visit_sequence(order, iscratch, codes):
                 k += 1
         return iscratch
     return order
+
+
+@kernel(inline="always")
+def epoch_options(codes, hp, m):
+    """Return the epoch's options as scalars, read once (see ``step_config``).
+
+    ``(batch, loss, sched, epoch, every, eps, pa, full, eta0, random_rows)``:
+    ``pa`` tells a passive-aggressive schedule, ``full`` a batch covering the
+    epoch, ``random_rows`` rows the hardware prefetcher cannot predict (blocks
+    jump every block).
+    """
+    batch = max(codes[C_BATCH], 1)
+    sched = codes[C_SCHEDULE]
+    return (
+        batch,
+        codes[C_LOSS],
+        sched,
+        codes[C_EPOCH],
+        codes[C_RECORD_EVERY],
+        hp[H_EPSILON],
+        sched == LR_PA1 or sched == LR_PA2,
+        batch >= m,
+        hp[H_ETA0],
+        codes[C_SAMPLING] != SAMPLE_INORDER,
+    )
 
 
 @kernel(inline="always")
@@ -236,19 +255,12 @@ def epoch_dense(
     m = order.shape[0]
     d = X.shape[1]
     seq = visit_sequence(order, iscratch, codes)
-    batch = max(codes[C_BATCH], 1)
-    loss = codes[C_LOSS]
-    sched = codes[C_SCHEDULE]
-    epoch = codes[C_EPOCH]
-    every = codes[C_RECORD_EVERY]
-    fit_b = codes[C_FIT_INTERCEPT] != 0
-    eps = hp[H_EPSILON]
-    pa = sched == LR_PA1 or sched == LR_PA2
-    full = batch >= m
-    eta0 = hp[H_ETA0]
-    w = params[:d]
+    (batch, loss, sched, epoch, every, eps, pa, full, eta0, random_rows) = (
+        epoch_options(codes, hp, m)
+    )
     cfg = step_config(codes, hp)
     sp = schedule_params(hp)
+    w = params[:d]
 
     t = counters[0]
     loss_sum = 0.0
@@ -261,8 +273,6 @@ def epoch_dense(
     r_n = 0
     norm = -1.0
     pos = 0
-    # rows the hardware prefetcher cannot predict (blocks jump every block)
-    random_rows = codes[C_SAMPLING] != SAMPLE_INORDER
     fit_b, a2, a1, opt_code, avg_code = cfg[0], cfg[1], cfg[2], cfg[3], cfg[4]
     plain = (
         batch == 1
@@ -444,32 +454,21 @@ def epoch_csr(
     d = params.shape[0] - 1
     T = params.dtype.type
     seq = visit_sequence(order, iscratch, codes)
-    batch = max(codes[C_BATCH], 1)
-    loss = codes[C_LOSS]
-    sched = codes[C_SCHEDULE]
-    epoch = codes[C_EPOCH]
-    every = codes[C_RECORD_EVERY]
-    fit_b = codes[C_FIT_INTERCEPT] != 0
-    eps = hp[H_EPSILON]
-    pa = sched == LR_PA1 or sched == LR_PA2
-    full = batch >= m
-    eta0 = hp[H_ETA0]
+    (batch, loss, sched, epoch, every, eps, pa, full, eta0, random_rows) = (
+        epoch_options(codes, hp, m)
+    )
     cfg = step_config(codes, hp)
     sp = schedule_params(hp)
+    fit_b, a2, a1, opt_code, avg_code, start, clip, lam = cfg[:8]
     lazy = (
         batch == 1
         and not full
-        and codes[C_OPTIMIZER] == OPT_SGD
-        and codes[C_AVERAGE] != AVG_EMA
-        and hp[H_CLIP] <= 0.0
+        and opt_code == OPT_SGD
+        and avg_code != AVG_EMA
+        and clip <= 0.0
     )
     v = params[:d]
-    random_rows = codes[C_SAMPLING] != SAMPLE_INORDER
-    a2 = l2_coefficient(codes, hp)
-    a1 = l1_coefficient(codes, hp)
-    lam = hp[H_WEIGHT_DECAY]
-    polyak = codes[C_AVERAGE] == AVG_POLYAK
-    start = codes[C_AVG_START]
+    polyak = avg_code == AVG_POLYAK
     # the batched path adds into `grad` over the non-zeros and clears them after
     # each step: start from a clean scratch whatever a dense epoch left there
     for j in range(d + 1):

@@ -15,18 +15,7 @@ from __future__ import annotations
 from numba import prange, types
 
 from ._codes import (
-    C_BATCH,
-    C_EPOCH,
-    C_LOSS,
-    C_RECORD_EVERY,
-    C_SAMPLING,
-    C_SCHEDULE,
-    H_EPSILON,
-    H_ETA0,
-    LR_PA1,
-    LR_PA2,
     S_GRAD_NORM,
-    SAMPLE_INORDER,
 )
 from ._epoch import (
     _array,
@@ -34,6 +23,7 @@ from ._epoch import (
     _record,
     _signatures,
     accumulate_rows,
+    epoch_options,
     visit_sequence,
 )
 from ._jit import kernel
@@ -105,18 +95,11 @@ def epoch_dense_parallel(
     d = X.shape[1]
     n_threads = gbuf.shape[0]
     seq = visit_sequence(order, iscratch, codes)
-    batch = max(codes[C_BATCH], 1)
-    loss = codes[C_LOSS]
-    sched = codes[C_SCHEDULE]
-    epoch = codes[C_EPOCH]
-    every = codes[C_RECORD_EVERY]
-    eps = hp[H_EPSILON]
-    pa = sched == LR_PA1 or sched == LR_PA2
-    full = batch >= m
-    eta0 = hp[H_ETA0]
+    (batch, loss, sched, epoch, every, eps, pa, full, eta0, random_rows) = (
+        epoch_options(codes, hp, m)
+    )
     cfg = step_config(codes, hp)
     sp = schedule_params(hp)
-    random_rows = codes[C_SAMPLING] != SAMPLE_INORDER
 
     t = counters[0]
     loss_sum = 0.0
