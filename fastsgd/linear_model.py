@@ -19,7 +19,6 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import ShuffleSplit
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
@@ -863,6 +862,9 @@ default=None
                 "validation_fraction, increase number of samples, or disable "
                 "early_stopping."
             )
+        # imported here: sklearn.model_selection costs ~0.1 s at import time
+        from sklearn.model_selection import ShuffleSplit
+
         cv = ShuffleSplit(
             test_size=self.validation_fraction, random_state=self.random_state
         )
