@@ -622,7 +622,7 @@ default=None
         self.best_score_ = None
         self.diverged_ = False
 
-    def _codes_and_hparams(self, m, steps_per_epoch, max_epochs, fitting):
+    def _codes_and_hparams(self, m, steps_per_epoch, fitting):
         codes = np.zeros(K.N_CODES, dtype=np.int64)
         codes[K.C_LOSS] = K.LOSSES[self.loss]
         codes[K.C_PENALTY] = K.PENALTIES[self.penalty]
@@ -683,7 +683,7 @@ default=None
         m = order.shape[0]
         batch = m if self.batch_size == "full" else min(int(self.batch_size), m)
         steps_per_epoch = -(-m // batch)
-        codes, hp = self._codes_and_hparams(m, steps_per_epoch, max_epochs, fitting)
+        codes, hp = self._codes_and_hparams(m, steps_per_epoch, fitting)
         if self.sampling in ("blocks", "replacement") and self.shuffle:
             iscratch = np.zeros(m + m // BLOCK_ROWS + 1, dtype=np.int64)
         else:
