@@ -1,5 +1,6 @@
 """Tests for fastsgd.closed_form: exact weighted ridge / least squares."""
 
+import importlib
 import warnings
 
 import numpy as np
@@ -10,7 +11,6 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 from sklearn.linear_model import LinearRegression, Ridge
 
-import importlib
 from fastsgd.closed_form import IllConditionedWarning, closed_form
 
 

@@ -17,12 +17,19 @@ ESTIMATORS = [
     SGDRegressor(max_iter=20, random_state=0),
     SGDRegressor(max_iter=20, optimizer="adam", batch_size=8, random_state=0),
     SGDRegressor(
-        max_iter=20, penalty="elasticnet", average=True, learning_rate="constant",
+        max_iter=20,
+        penalty="elasticnet",
+        average=True,
+        learning_rate="constant",
         random_state=0,
     ),
     SGDRegressor(
-        max_iter=20, optimizer="nesterov", batch_size=16, clip_norm=10.0,
-        ema_decay=0.9, random_state=0,
+        max_iter=20,
+        optimizer="nesterov",
+        batch_size=16,
+        clip_norm=10.0,
+        ema_decay=0.9,
+        random_state=0,
     ),
 ]
 

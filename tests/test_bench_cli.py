@@ -1,0 +1,272 @@
+"""Smoke tests of `fastsgd bench` (fastsgd.bench): tiny sizes, no timing checks.
+
+The documented JSON keys (the module docstring) are parsed and compared with
+what a run returns and writes, so the documentation and the output cannot
+drift apart.
+"""
+
+import argparse
+import json
+import re
+import warnings
+
+import numpy as np
+import pytest
+
+from fastsgd import bench as fb
+
+TYPES = {
+    "str": (str,),
+    "int": (int,),
+    "float": (int, float),
+    "bool": (bool,),
+    "dict": (dict,),
+    "list": (list,),
+}
+
+
+def documented_keys():
+    """Return {section: {key: (types, nullable)}} from the module docstring."""
+    part = fb.__doc__.split("JSON document", 1)[1]
+    pieces = re.split(r"\nSection ``(\w+)``:\n", part)
+    sections = {}
+    for name, body in zip(pieces[1::2], pieces[2::2], strict=True):
+        keys = {}
+        for key, typ in re.findall(r"``(\w+)`` \((\w+\??)\)", body):
+            nullable = typ.endswith("?")
+            keys[key] = (TYPES[typ.rstrip("?")], nullable)
+        sections[name] = keys
+    return sections
+
+
+def check(obj, spec, where):
+    assert isinstance(obj, dict), where
+    assert set(obj) == set(spec), f"{where}: {sorted(set(obj) ^ set(spec))}"
+    for key, (types, nullable) in spec.items():
+        value = obj[key]
+        if value is None:
+            assert nullable, f"{where}.{key} is null"
+            continue
+        assert isinstance(value, types), f"{where}.{key}: {value!r}"
+        if bool not in types:
+            assert not isinstance(value, bool), f"{where}.{key}: {value!r}"
+        if isinstance(value, float):
+            assert np.isfinite(value), f"{where}.{key}"
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    paths = {"json": out / "bench.json", "png": out / "bench.png"}
+    results = fb.run(
+        scale=0.002, repeats=1, json_path=paths["json"], png_path=paths["png"]
+    )
+    return results, paths
+
+
+def test_documented_sections_are_complete():
+    sections = documented_keys()
+    expected = {
+        "top",
+        "machine",
+        "versions",
+        "rows",
+        "competitors",
+        "time_to_accuracy",
+        "memory",
+        "cold_start",
+        "targets",
+    }
+    assert set(sections) == expected
+    assert "rows" in sections["top"] and "speedup" in sections["competitors"]
+
+
+def test_results_match_the_documented_schema(tiny):
+    results, _ = tiny
+    spec = documented_keys()
+    check(results, spec["top"], "top")
+    assert results["schema"] == fb.SCHEMA and results["mode"] == "quick"
+    check(results["machine"], spec["machine"], "machine")
+    check(results["versions"], spec["versions"], "versions")
+    check(results["cold_start"], spec["cold_start"], "cold_start")
+    groups = {r["group"] for r in results["rows"]}
+    assert groups == {"sgd", "sparse", "optim"}
+    for r in results["rows"]:
+        check(r, spec["rows"], r["name"])
+        assert "sklearn" in r["competitors"]
+        for label, comp in r["competitors"].items():
+            assert label in ("sklearn", "torch")
+            check(comp, spec["competitors"], f"{r['name']} {label}")
+            assert comp["speedup"] == pytest.approx(comp["seconds"] / r["fit_seconds"])
+        assert r["sampling"] in ("epoch", "blocks", "inorder")
+        assert r["bandwidth_fraction"] == pytest.approx(
+            r["gb_per_s"] / r["sum_gb_per_s"]
+        )
+        assert r["accuracy_ratio"] > 0.5 and not r["diverged"]
+    for t in results["time_to_accuracy"]:
+        check(t, spec["time_to_accuracy"], f"tta {t['method']}")
+        assert (t["seconds"] is not None) == t["reached"]
+    assert {t["method"] for t in results["time_to_accuracy"]} == {
+        "closed_form",
+        "sgd",
+        "minibatch",
+    }
+    for e in results["memory"]:
+        check(e, spec["memory"], f"memory {e['contender']}")
+    by_name = {(e["dtype"], e["contender"]): e for e in results["memory"]}
+    assert len(by_name) == 6
+    for dtype in ("float32", "float64"):
+        # the shuffled working copy of sampling='blocks' is one copy of the data
+        assert by_name[dtype, "fastsgd blocks"]["peak_over_data"] > 0.8
+        assert by_name[dtype, "fastsgd epoch"]["peak_over_data"] < 0.8
+    for t in results["targets"]:
+        check(t, spec["targets"], t["target"])
+        if t["value"] is None:
+            assert t["met"] is None
+        else:
+            higher = t["higher_is_better"]
+            assert t["met"] == (
+                t["value"] >= t["goal"] if higher else t["value"] <= t["goal"]
+            )
+
+
+def test_json_file_is_strict_json_of_the_results(tiny):
+    results, paths = tiny
+
+    def no_constants(name):
+        raise AssertionError(f"non-standard JSON constant {name}")
+
+    loaded = json.loads(paths["json"].read_text(), parse_constant=no_constants)
+    assert loaded == results
+
+
+def test_png_is_written(tiny):
+    _, paths = tiny
+    data = paths["png"].read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(data) > 10_000
+
+
+def test_table_lists_every_row_and_section(tiny):
+    results, _ = tiny
+    text = fb.format_table(results)
+    assert "x sklearn" in text and "%BW" in text
+    table = [line for line in text.splitlines() if line.startswith("sgd epoch ")]
+    assert len(table) == sum(r["name"] == "sgd epoch" for r in results["rows"])
+    assert "time to a training MSE within 1%" in text
+    assert "peak memory" in text and "cold start" in text and "targets:" in text
+
+
+def test_race_alternates_and_warms():
+    calls = []
+    out = fb.race({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, 3)
+    assert calls == ["a", "b", "a", "b", "b", "a", "a", "b"]
+    assert set(out) == {"a", "b"} and all(len(v) == 3 for v in out.values())
+
+
+def test_epoch_clock_times_each_epoch_and_restores():
+    from fastsgd import linear_model
+
+    real = linear_model.epoch_dense
+    X = np.random.default_rng(0).standard_normal((300, 4))
+    y = X.sum(axis=1)
+    with fb.epoch_clock() as times:
+        fb.make_fastsgd(max_iter=3).fit(X, y)
+    assert len(times) == 3 and all(t > 0 for t in times)
+    assert linear_model.epoch_dense is real
+
+
+def test_problem_reference_is_the_optimum():
+    p = fb.make_problem(2000, 5, dtype="float32")
+    assert p.X.dtype == np.float32 and p.X.flags.c_contiguous
+    assert p.train_ratio(p.coef, [p.intercept]) == pytest.approx(1.0)
+    assert p.train_ratio(p.coef * 0.9, [p.intercept]) > 1.0
+    s = fb.make_problem(2000, 50, density=0.1)
+    assert s.input == "csr" and s.X.indices.dtype == np.int32
+    assert s.x_bytes == s.X.data.nbytes + s.X.indices.nbytes + s.X.indptr.nbytes
+
+
+@pytest.mark.parametrize(
+    "kwargs, error",
+    [
+        ({"scale": 0}, ValueError),
+        ({"scale": "1"}, TypeError),
+        ({"repeats": 0}, ValueError),
+        ({"repeats": 1.5}, TypeError),
+        ({"sections": ["nope"]}, ValueError),
+        ({"sections": "sgd"}, TypeError),
+        ({"full": "yes"}, TypeError),
+        ({"torch_threads": 0}, ValueError),
+        ({"sections": ["sgd"], "png_path": "x.png"}, ValueError),
+    ],
+)
+def test_run_rejects_bad_arguments(kwargs, error):
+    with pytest.raises(error):
+        fb.run(**kwargs)
+
+
+def test_make_problem_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="dtype"):
+        fb.make_problem(10, 2, dtype="int64")
+    with pytest.raises(ValueError, match="density"):
+        fb.make_problem(10, 2, density=0.0)
+    with pytest.raises(ValueError, match="n_samples"):
+        fb.make_problem(1, 2)
+
+
+def test_add_parser_registers_bench():
+    parser = argparse.ArgumentParser(prog="fastsgd")
+    sub = parser.add_subparsers(dest="command")
+    fb.add_parser(sub)
+    args = parser.parse_args(["bench", "--full", "--json", "a.json", "--png", "b.png"])
+    assert args.full and args.json == "a.json" and args.png == "b.png"
+    assert not args.quiet and callable(args.func)
+    assert parser.parse_args(["bench", "--quiet"]).quiet
+
+
+def test_bad_output_folder_fails_before_any_work(tmp_path, capsys):
+    target = tmp_path / "missing" / "out.json"
+    assert fb.main(["--json", str(target), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "does not exist" in err and err.count("\n") == 1
+    assert not target.exists()
+
+
+def test_torch_fit_matches_fastsgd_when_installed():
+    pytest.importorskip("torch")
+    p = fb.make_problem(640, 6, reference=False)
+    ours = fb.make_fastsgd(
+        max_iter=1,
+        optimizer="adam",
+        batch_size=32,
+        eta0=1e-2,
+        learning_rate="constant",
+        penalty=None,
+        shuffle=False,
+    ).fit(p.X, p.y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        coef, intercept = fb.torch_fit(p.X, p.y, lr=1e-2, batch_size=32)
+    np.testing.assert_allclose(ours.coef_, coef, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(ours.intercept_[0], intercept, rtol=1e-6, atol=1e-9)
+
+
+def test_crossover_of_time_to_accuracy():
+    def series(method, secs):
+        return [
+            {"method": method, "n_features": d, "seconds": s, "reached": True}
+            for d, s in zip((10, 100, 1000), secs, strict=True)
+        ]
+
+    cf = series("closed_form", [0.001, 0.01, 1.0])
+    by = {"closed_form": cf, "sgd": series("sgd", [0.01, 0.01, 0.1])}
+    where, d = fb._crossover(by)
+    assert where == "between" and d == pytest.approx(100.0)
+    by["sgd"] = series("sgd", [0.01, 0.1, 0.1])
+    where, d = fb._crossover(by)
+    assert where == "between" and 100 < d < 1000
+    by["sgd"] = series("sgd", [0.0001, 0.001, 0.1])
+    assert fb._crossover(by) == ("everywhere", 10.0)
+    by["sgd"] = series("sgd", [0.1, 0.1, 2.0])
+    assert fb._crossover(by) == ("nowhere", None)
+    assert fb._crossover({"sgd": by["sgd"]}) == (None, None)
