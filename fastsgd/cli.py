@@ -147,52 +147,26 @@ def _rate(x):
 
 
 # ------------------------------------------------------------ option types
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a positive integer, got {text!r}"
-        ) from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
+def _number(cast, what, accept):
+    """Return an argparse type: ``cast`` the text, keep it if ``accept(value)``."""
+
+    def parse(text):
+        try:
+            value = cast(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if not (math.isfinite(value) and accept(value)):
+            shown = value if cast is int else repr(text)
+            raise argparse.ArgumentTypeError(f"expected {what}, got {shown}")
+        return value
+
+    return parse
 
 
-def _nonneg_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected an integer >= 0, got {text!r}"
-        ) from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
-    return value
-
-
-def _positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a positive number, got {text!r}"
-        ) from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
-
-
-def _nonneg_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a number >= 0, got {text!r}"
-        ) from None
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
-    return value
+_positive_int = _number(int, "a positive integer", lambda v: v >= 1)
+_nonneg_int = _number(int, "an integer >= 0", lambda v: v >= 0)
+_positive_float = _number(float, "a positive number", lambda v: v > 0)
+_nonneg_float = _number(float, "a number >= 0", lambda v: v >= 0)
 
 
 def _batch(text):
