@@ -12,6 +12,7 @@ import os
 import threading
 import time
 import warnings
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numba
@@ -483,8 +484,7 @@ default=None
         self : SGDRegressor
             The fitted estimator.
         """
-        saved = dict(self.__dict__)
-        try:
+        with self._unchanged_on_error():
             return self._fit(
                 X,
                 y,
@@ -495,8 +495,19 @@ default=None
                 y_val,
                 sample_weight_val,
             )
+
+    @contextmanager
+    def _unchanged_on_error(self):
+        """Leave the estimator as it was when the block raises.
+
+        ``validate_data`` sets ``n_features_in_`` before later checks (sample
+        weights, ``coef_init``) can fail; without the rollback a model that was
+        never fitted would look fitted.
+        """
+        saved = dict(self.__dict__)
+        try:
+            yield
         except BaseException:
-            # a failed fit leaves the estimator as it was (no half-set attributes)
             self.__dict__.clear()
             self.__dict__.update(saved)
             raise
@@ -566,14 +577,8 @@ default=None
         self : SGDRegressor
             The updated estimator.
         """
-        saved = dict(self.__dict__)
-        try:
+        with self._unchanged_on_error():
             return self._partial_fit(X, y, sample_weight)
-        except BaseException:
-            # a failed call leaves the estimator as it was
-            self.__dict__.clear()
-            self.__dict__.update(saved)
-            raise
 
     def _partial_fit(self, X, y, sample_weight):
         first = not hasattr(self, "_state")
