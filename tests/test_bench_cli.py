@@ -98,6 +98,12 @@ def test_results_match_the_documented_schema(tiny):
             assert label in ("sklearn", "torch")
             check(comp, spec["competitors"], f"{r['name']} {label}")
             assert comp["speedup"] == pytest.approx(comp["seconds"] / r["fit_seconds"])
+            # epoch times (fit of E epochs minus fit of 1) for per-example rows
+            per_example = r["group"] in ("sgd", "sparse") and label == "sklearn"
+            assert (comp["epoch_speedup"] is not None) == per_example
+            if per_example:
+                assert 0 < comp["epoch_seconds"] <= comp["seconds"]
+                assert comp["epoch_speedup"] > 0
         assert r["sampling"] in ("epoch", "blocks", "inorder")
         assert r["bandwidth_fraction"] == pytest.approx(
             r["gb_per_s"] / r["sum_gb_per_s"]
@@ -249,6 +255,12 @@ def test_torch_fit_matches_fastsgd_when_installed():
         coef, intercept = fb.torch_fit(p.X, p.y, lr=1e-2, batch_size=32)
     np.testing.assert_allclose(ours.coef_, coef, rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(ours.intercept_[0], intercept, rtol=1e-6, atol=1e-9)
+
+
+def test_epoch_time_is_the_difference_of_two_fits():
+    assert fb._epoch_time(5.0, 1.0, 5) == pytest.approx(1.0)
+    # timing noise can make the difference tiny or negative: floored
+    assert fb._epoch_time(1.0, 1.2, 5) == pytest.approx(0.01 * 1.0 / 5)
 
 
 def test_crossover_of_time_to_accuracy():
