@@ -38,8 +38,8 @@ from .schedules import schedule_hparams
 __all__ = ["SGDRegressor", "DivergenceWarning"]
 
 MAX_INT = np.iinfo(np.int32).max
-# rows per block for sampling="blocks" (a block of 64 rows of 100 float64
-# features is 50 KiB: read in order, it streams like an in-order epoch)
+# rows per block for sampling="blocks" (a block of 256 rows of 100 float64
+# features is 200 KiB: read in order, it streams like an in-order epoch)
 BLOCK_ROWS = 256
 # bytes of random rows copied at a time by a shuffled per-example epoch
 GATHER_BYTES = 64 * 1024
@@ -176,7 +176,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
     sampling : {'epoch', 'blocks', 'replacement'}, default='epoch'
         How a shuffled epoch visits rows. ``'epoch'``: a new permutation each
         epoch (scikit-learn's). ``'blocks'``: the training rows are copied
-        once in a random order, then each epoch visits blocks of 64 rows in a
+        once in a random order, then each epoch visits blocks of 256 rows in a
         new random order, rows within a block in order — memory-friendly
         reads for one extra copy of the training data. ``'replacement'``:
         each step draws rows uniformly with replacement (the streaming view).

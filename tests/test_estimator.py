@@ -811,3 +811,24 @@ def test_history_attributes_are_consistent():
     assert model.n_features_in_ == 5
     assert model.intercept_.shape == (1,)
     assert model.coef_.shape == (5,)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("sampling", ["epoch", "replacement"])
+def test_shuffled_fit_does_not_depend_on_the_gather_chunk(monkeypatch, dtype, sampling):
+    # shuffled per-example epochs copy random rows through a buffer in chunks;
+    # the chunk size must change nothing but speed
+    import fastsgd.linear_model as lm
+
+    X, y = make_data(n=301, d=7)
+    X, y = X.astype(dtype), y.astype(dtype)
+    w = np.random.default_rng(1).uniform(0.5, 2.0, X.shape[0])
+    params = dict(max_iter=4, tol=None, random_state=3, sampling=sampling)
+    default = SGDRegressor(**params).fit(X, y, sample_weight=w)
+    monkeypatch.setattr(lm, "GATHER_BYTES", 1)  # two rows a chunk
+    small = SGDRegressor(**params).fit(X, y, sample_weight=w)
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(small.coef_, default.coef_, rtol=rtol)
+    np.testing.assert_allclose(small.intercept_, default.intercept_, rtol=rtol)
+    assert small.coef_.dtype == dtype
+    np.testing.assert_allclose(small.loss_curve_, default.loss_curve_, rtol=rtol)
