@@ -686,7 +686,7 @@ default=None
         if self.shuffle and self.sampling == "blocks":
             # one shuffled working copy; epochs then read blocks in order
             perm = self._rng.permutation(train_idx)
-            X, y, sw = X[perm], y[perm], sw[perm]
+            X, y, sw = _take_rows(X, perm), y[perm], sw[perm]
             train_idx = np.arange(perm.shape[0], dtype=np.int64)
         order = np.ascontiguousarray(train_idx, dtype=np.int64)
         m = order.shape[0]
@@ -997,6 +997,18 @@ def _locked(fn):
             fn(*args)
 
     return call
+
+
+def _take_rows(X, rows):
+    """Return ``X[rows]`` (``rows``: valid int64 row indices), dense in a kernel."""
+    if sp.issparse(X):
+        return X[rows]
+    # loaded on first use: only sampling="blocks" needs it
+    from ._kernels._take import take_rows
+
+    out = np.empty((rows.shape[0], X.shape[1]), dtype=X.dtype)
+    take_rows(_readonly(X), _readonly(np.ascontiguousarray(rows, dtype=np.int64)), out)
+    return out
 
 
 def _readonly(a):

@@ -832,3 +832,19 @@ def test_shuffled_fit_does_not_depend_on_the_gather_chunk(monkeypatch, dtype, sa
     np.testing.assert_allclose(small.intercept_, default.intercept_, rtol=rtol)
     assert small.coef_.dtype == dtype
     np.testing.assert_allclose(small.loss_curve_, default.loss_curve_, rtol=rtol)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_blocks_working_copy_is_the_same_for_dense_and_sparse(dtype):
+    # dense rows are copied by a kernel, CSR rows by SciPy: the same permutation
+    import scipy.sparse as sps
+
+    X, y = make_data(n=700, d=6)
+    X[X < -0.5] = 0.0
+    X, y = X.astype(dtype), y.astype(dtype)
+    params = dict(sampling="blocks", max_iter=3, tol=None, random_state=5)
+    dense = SGDRegressor(**params).fit(X, y)
+    sparse = SGDRegressor(**params).fit(sps.csr_matrix(X), y)
+    rtol = 1e-9 if dtype == np.float64 else 1e-4
+    np.testing.assert_allclose(dense.coef_, sparse.coef_, rtol=rtol, atol=1e-6)
+    np.testing.assert_allclose(dense.intercept_, sparse.intercept_, rtol=rtol)

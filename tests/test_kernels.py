@@ -1343,3 +1343,23 @@ def test_reference_sanity_checks():
     np.testing.assert_allclose(q, [-0.2, 0.1])
     del hp
     assert math.isfinite(R.onecycle(0, 1.0, 10, 0.3, 25.0, 1e4))
+
+
+@HSET
+@given(
+    n=st.integers(1, 30),
+    d=st.integers(1, 12),
+    m=st.integers(0, 40),
+    seed=st.integers(0, 2**20),
+    dtype=st.sampled_from(DTYPES),
+)
+def test_take_rows_copies_rows_in_the_given_order(n, d, m, seed, dtype):
+    from fastsgd._kernels._take import take_rows
+
+    rng = np.random.default_rng(seed)
+    X = readonly(rng.normal(size=(n, d)).astype(dtype))
+    idx = readonly(rng.integers(0, n, size=m).astype(np.int64))
+    out = np.full((m, d), np.nan, dtype=dtype)
+    take_rows(X, idx, out)
+    np.testing.assert_array_equal(out, X[idx])
+    assert len(take_rows.signatures) == 2

@@ -1,0 +1,37 @@
+"""Copy the rows of a dense array in a given order, fast.
+
+``sampling="blocks"`` trains on one shuffled working copy of the rows.  NumPy's
+``X[perm]`` copies each row with a generic strided loop and waits on memory
+row after row; this loop prefetches the rows a few ahead, so many are fetched
+at once (100k x 100 float64: 22 ms with ``X[perm]``, 15 ms with this, of which
+7 ms is the first touch of the new array's pages).  Imported on first use, so a
+process that never asks for blocks never loads it.
+"""
+
+from __future__ import annotations
+
+from numba import types
+
+from ._jit import kernel
+from ._prefetch import GATHER_AHEAD, prefetch_row
+
+
+def _signatures():
+    i64 = types.Array(types.int64, 1, "C", readonly=True)
+    return [
+        types.void(types.Array(t, 2, "C", readonly=True), i64, types.Array(t, 2, "C"))
+        for t in (types.float32, types.float64)
+    ]
+
+
+@kernel(_signatures())
+def take_rows(X, idx, out):
+    """``out[r] = X[idx[r]]`` for every r; the caller checks the indices."""
+    d = X.shape[1]
+    m = idx.shape[0]
+    for r in range(m):
+        if r + GATHER_AHEAD < m:
+            prefetch_row(X, idx[r + GATHER_AHEAD])
+        i = idx[r]
+        for j in range(d):
+            out[r, j] = X[i, j]
