@@ -8,6 +8,7 @@ rules, the history, the divergence check and the validation score.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -731,8 +732,12 @@ default=None
         self.stop_reason_ = "max_iter"
         started = time.perf_counter()
         n_run = 0
+        # the state before the epoch, to roll back to if it diverges (one copy
+        # per fit, refreshed in place: small data runs many short epochs)
+        snapshot = state.copy()
+        codes_ro = ro(codes)  # a view: it sees the per-epoch codes below
         for _ in range(max_epochs):
-            snapshot = state.copy()
+            snapshot.restore(state)
             hp[K.H_ETA0] = self._eta
             codes[K.C_EPOCH] = self._epochs
             codes[K.C_SEED] = (self._seed * 1_000_003 + self._epochs) % (2**62)
@@ -751,7 +756,7 @@ default=None
                 state.counters,
                 state.carry,
                 hp_ro,
-                ro(codes),
+                codes_ro,
                 stats,
                 rec,
                 *extra,
@@ -933,10 +938,12 @@ default=None
         return max(base, scale, 1e-12)
 
     def _diverged(self, state, mean_loss):
-        if not np.isfinite(mean_loss) or not np.all(np.isfinite(state.params)):
+        # a sum is not finite when a term is not (or when it overflows, which
+        # is divergence too): no temporary array, unlike np.isfinite
+        if not math.isfinite(mean_loss) or not math.isfinite(state.params.sum()):
             return True
         if self.average or self.ema_decay is not None:
-            if not np.all(np.isfinite(state.avg)):
+            if not math.isfinite(state.avg.sum()):
                 return True
         return mean_loss > DIVERGENCE_FACTOR * self._loss_ref
 

@@ -47,7 +47,7 @@ class TrainState(NamedTuple):
     def restore(self, other: TrainState) -> None:
         """Overwrite this state in place with ``other``."""
         for dst, src in zip(self, other, strict=True):
-            dst[...] = src
+            np.copyto(dst, src)
 
     @property
     def steps(self) -> int:

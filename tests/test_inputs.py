@@ -519,7 +519,7 @@ def out_of_range(draw):
     return name, draw(st.one_of(choices))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, derandomize=True, database=None)
 @given(out_of_range())
 def test_any_out_of_range_float_is_named(case):
     name, value = case
