@@ -65,6 +65,7 @@ from ._prefetch import (
 )
 from ._rng import below, permute
 from ._schedule import rate, schedule_params
+from ._unowned import unowned
 from ._update import apply_step, step_config
 
 
@@ -303,7 +304,11 @@ def epoch_dense(
     """Run one epoch over dense rows (see the module docstring)."""
     m = order.shape[0]
     d = X.shape[1]
-    seq = visit_sequence(order, iscratch, codes)
+    # the step loop works on views without reference counts (see _unowned)
+    X, y, sw, grad = unowned(X), unowned(y), unowned(sw), unowned(grad)
+    params, opt, avg, q = unowned(params), unowned(opt), unowned(avg), unowned(q)
+    carry, stats, rec = unowned(carry), unowned(stats), unowned(rec)
+    seq = unowned(visit_sequence(order, iscratch, codes))
     (batch, loss, sched, epoch, every, eps, pa, full, eta0, random_rows) = (
         epoch_options(codes, hp, m)
     )
@@ -530,7 +535,12 @@ def epoch_csr(
     m = order.shape[0]
     d = params.shape[0] - 1
     T = params.dtype.type
-    seq = visit_sequence(order, iscratch, codes)
+    # the step loop works on views without reference counts (see _unowned)
+    data, indices, indptr = unowned(data), unowned(indices), unowned(indptr)
+    y, sw, grad = unowned(y), unowned(sw), unowned(grad)
+    params, opt, avg, q = unowned(params), unowned(opt), unowned(avg), unowned(q)
+    carry, stats, rec = unowned(carry), unowned(stats), unowned(rec)
+    seq = unowned(visit_sequence(order, iscratch, codes))
     (batch, loss, sched, epoch, every, eps, pa, full, eta0, random_rows) = (
         epoch_options(codes, hp, m)
     )
