@@ -44,6 +44,8 @@ MAX_INT = np.iinfo(np.int32).max
 BLOCK_ROWS = 256
 # bytes of random rows copied at a time by a shuffled per-example epoch
 GATHER_BYTES = 64 * 1024
+# ... and, for mini-batches, only rows up to this size (wider rows: no gain)
+GATHER_MAX_BATCH_ROW_BYTES = 4096
 # threads pay for themselves only on large batches: below this many rows per
 # batch the parallel region's start-up costs more than it saves (measured on 2
 # cores, 100 and 1000 features: 1.06-1.29x at 64 rows, 1.33-1.42x at 256,
@@ -698,12 +700,12 @@ default=None
             iscratch = np.zeros(m + m // BLOCK_ROWS + 1, dtype=np.int64)
         else:
             iscratch = np.zeros(1, dtype=np.int64)
-        grad = np.zeros(self._scratch_shape(X, batch), dtype=X.dtype)
         every = int(self.record_every)
         rec = np.zeros(steps_per_epoch // every + 1 if every else 1)
         stats = np.zeros(K.N_STATS, dtype=np.float64)
         extra = ()
         threads = self._threads(batch, X)
+        grad = np.zeros(self._scratch_shape(X, batch, threads), dtype=X.dtype)
         if sp.issparse(X):
             data_args = (X.data, X.indices, X.indptr)
             epoch_fn = epoch_csr
@@ -891,22 +893,26 @@ default=None
         idx_train = np.sort(idx_train[sw[idx_train] > 0])
         return idx_train, np.sort(idx_val)
 
-    def _scratch_shape(self, X, batch):
+    def _scratch_shape(self, X, batch, threads):
         """Shape of the kernels' ``grad`` scratch.
 
-        One row (the mini-batch gradient), or, for a shuffled per-example epoch
-        over dense rows, about ``GATHER_BYTES`` of rows with two spare columns:
-        the kernel copies random rows (and their y and sample weight) there in
-        chunks before stepping through them (see ``_epoch.gather_rows``).
+        One row (the mini-batch gradient), or, for a shuffled epoch over dense
+        rows, about ``GATHER_BYTES`` of rows with two spare columns: the kernel
+        copies random rows (and their y and sample weight) there in chunks
+        before stepping through them (see ``_epoch.gather_rows``; a mini-batch
+        keeps its gradient in row 0).  Mini-batches of wide rows gain nothing
+        from the copy (measured at 1000 float64 features), so they skip it.
         """
         d = X.shape[1]
+        row_bytes = (d + 2) * X.dtype.itemsize
         if (
-            batch == 1
+            threads == 1
             and self.shuffle
             and self.sampling in ("epoch", "replacement")
             and not sp.issparse(X)
+            and (batch == 1 or row_bytes <= GATHER_MAX_BATCH_ROW_BYTES)
         ):
-            rows = max(2, GATHER_BYTES // ((d + 2) * X.dtype.itemsize))
+            rows = max(3, GATHER_BYTES // ((d + 2) * X.dtype.itemsize))
             return (rows, d + 2)
         return (1, d + 1)
 

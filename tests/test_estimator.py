@@ -815,17 +815,27 @@ def test_history_attributes_are_consistent():
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("sampling", ["epoch", "replacement"])
-def test_shuffled_fit_does_not_depend_on_the_gather_chunk(monkeypatch, dtype, sampling):
-    # shuffled per-example epochs copy random rows through a buffer in chunks;
-    # the chunk size must change nothing but speed
+@pytest.mark.parametrize("batch_size", [1, 5, 64])
+def test_shuffled_fit_does_not_depend_on_the_gather_chunk(
+    monkeypatch, dtype, sampling, batch_size
+):
+    # shuffled epochs copy random rows through a buffer in chunks; the chunk
+    # size must change nothing but speed
     import fastsgd.linear_model as lm
 
     X, y = make_data(n=301, d=7)
     X, y = X.astype(dtype), y.astype(dtype)
     w = np.random.default_rng(1).uniform(0.5, 2.0, X.shape[0])
-    params = dict(max_iter=4, tol=None, random_state=3, sampling=sampling)
+    params = dict(
+        max_iter=4,
+        tol=None,
+        random_state=3,
+        sampling=sampling,
+        batch_size=batch_size,
+        learning_rate="constant" if batch_size > 1 else "invscaling",
+    )
     default = SGDRegressor(**params).fit(X, y, sample_weight=w)
-    monkeypatch.setattr(lm, "GATHER_BYTES", 1)  # two rows a chunk
+    monkeypatch.setattr(lm, "GATHER_BYTES", 1)  # the fewest rows a chunk
     small = SGDRegressor(**params).fit(X, y, sample_weight=w)
     rtol = 1e-12 if dtype == np.float64 else 1e-5
     np.testing.assert_allclose(small.coef_, default.coef_, rtol=rtol)

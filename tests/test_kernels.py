@@ -1067,6 +1067,8 @@ def test_sampling_with_replacement():
     n=st.integers(1, 40),
     d=st.integers(1, 9),
     rows=st.integers(2, 45),
+    batch=st.sampled_from([1, 1, 2, 3, 7, 50]),
+    optimizer=st.sampled_from([K.OPT_SGD, K.OPT_ADAM]),
     sampling=st.sampled_from([K.SAMPLE_SHUFFLE, K.SAMPLE_REPLACEMENT]),
     loss=st.sampled_from(sorted(K.LOSSES.values())),
     penalty=st.sampled_from([K.PEN_NONE, K.PEN_L2]),
@@ -1080,6 +1082,8 @@ def test_gathered_rows_take_the_same_steps(
     n,
     d,
     rows,
+    batch,
+    optimizer,
     sampling,
     loss,
     penalty,
@@ -1089,14 +1093,17 @@ def test_gathered_rows_take_the_same_steps(
     seed,
     dtype,
 ):
-    """Random rows copied through a many-row `grad` in chunks (the shuffled
-    per-example fast path) give the reference's steps, and the one-row run's."""
+    """Random rows copied through a many-row `grad` in chunks (shuffled
+    epochs; a mini-batch keeps its gradient in row 0) give the reference's
+    steps, and the one-row run's."""
     rng = np.random.default_rng(seed)
     X, y, sw = make_data(rng, n, d, dtype)
     order = np.arange(n)
-    state = make_state(rng, d, K.OPT_SGD, dtype)
+    state = make_state(rng, d, optimizer, dtype)
     hp = make_hp(total_steps=float(n))
     codes = make_codes(
+        batch=batch,
+        optimizer=optimizer,
         sampling=sampling,
         loss=loss,
         penalty=penalty,

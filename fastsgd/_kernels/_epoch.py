@@ -183,22 +183,26 @@ def _pa_update(sched, loss, xx, eta0, residual):
 
 @kernel(inline="always")
 def accumulate_rows(
-    X, y, sw, seq, lo, hi, params, G, row, loss, eps, pa, sched, eta0, eta
+    X, y, sw, seq, lo, hi, params, G, row, loss, eps, pa, sched, eta0, eta, first
 ):
     """Add the loss gradients of rows ``seq[lo:hi]`` into ``G[row, :d]``.
 
-    Returns ``(sum sw * loss, sum sw, sum sw * dloss)`` (the last is the
-    intercept's gradient).  Predictions use ``params`` before the step.
+    Row ``seq[r]`` is read from ``X[seq[r]]``, or, with ``first >= 0``, from a
+    copy at ``X[first + r - lo]`` (see ``gather_rows``); its target and weight
+    always from ``y`` and ``sw``.  Returns ``(sum sw * loss, sum sw, sum sw *
+    dloss)`` (the last is the intercept's gradient).  Predictions use
+    ``params`` before the step.
     """
-    d = X.shape[1]
+    d = params.shape[0] - 1
     loss_sum = 0.0
     w_sum = 0.0
     gb = 0.0
     for r in range(lo, hi):
         i = seq[r]
+        k = i if first < 0 else first + r - lo
         p = 0.0
         for j in range(d):
-            p += X[i, j] * params[j]
+            p += X[k, j] * params[j]
         p += params[d]
         swi = float(sw[i])
         li = loss_value(loss, p, y[i], eps)
@@ -207,13 +211,13 @@ def accumulate_rows(
         if pa:
             xx = 0.0
             for j in range(d):
-                xx += X[i, j] * X[i, j]
+                xx += X[k, j] * X[k, j]
             coef = -_pa_update(sched, li, xx, eta0, y[i] - p) * swi / eta
         else:
             coef = loss_derivative(loss, p, y[i], eps) * swi
         tc = G.dtype.type(coef)
         for j in range(d):
-            G[row, j] += tc * X[i, j]
+            G[row, j] += tc * X[k, j]
         gb += coef
     return loss_sum, w_sum, gb
 
@@ -235,11 +239,11 @@ def gathering(grad, d, random_rows, codes):
 
 
 @kernel(inline="always")
-def gather_rows(X, y, sw, seq, lo, hi, buf):
-    """Copy rows ``seq[lo:hi]`` of X, y and sw into ``buf[: hi - lo]``.
+def gather_rows(X, y, sw, seq, lo, hi, buf, first):
+    """Copy rows ``seq[lo:hi]`` of X, y and sw into ``buf[first:first + hi - lo]``.
 
-    Row r goes to ``buf[r - lo, :d]``, its target to ``buf[r - lo, d]`` and its
-    weight to ``buf[r - lo, d + 1]``.  A copy loop has no dependency between
+    Row r goes to ``buf[first + r - lo, :d]``, its target to ``buf[., d]`` and
+    its weight to ``buf[., d + 1]``.  A copy loop has no dependency between
     rows, so many rows are fetched from memory at once; the SGD steps that
     follow then read a small block that stays in cache.  Measured on 100k
     random rows: 10.6 -> 9.0 ms at 100 features, 8.9 -> 6.9 ms at 1000.
@@ -253,7 +257,7 @@ def gather_rows(X, y, sw, seq, lo, hi, buf):
             prefetch_item(y, ahead)
             prefetch_item(sw, ahead)
         i = seq[r]
-        k = r - lo
+        k = first + r - lo
         for j in range(d):
             buf[k, j] = X[i, j]
         buf[k, d] = y[i]
@@ -315,6 +319,8 @@ def epoch_dense(
     cfg = step_config(codes, hp)
     sp = schedule_params(hp)
     w = params[:d]
+    # random rows go through `grad` in chunks (see `gather_rows`)
+    chunked = gathering(grad, d, random_rows, codes)
 
     t = counters[0]
     loss_sum = 0.0
@@ -347,13 +353,11 @@ def epoch_dense(
         b = params[d]
         tf = float(t)
         squared = loss == LOSS_SQUARED
-        # random rows go through `grad` in chunks (see `gather_rows`)
-        chunked = gathering(grad, d, random_rows, codes)
         size = grad.shape[0] if chunked else m
         for lo in range(0, m, size):
             hi = min(lo + size, m)
             if chunked:
-                gather_rows(X, y, sw, seq, lo, hi, grad)
+                gather_rows(X, y, sw, seq, lo, hi, grad, 0)
                 src = grad
             else:
                 src = X
@@ -408,7 +412,7 @@ def epoch_dense(
         steps += 1
         eta = rate(sched, float(t), epoch, sp)
         eta_sum += eta
-        if random_rows:
+        if random_rows and not chunked:
             for r in range(pos + PREFETCH_DISTANCE, min(end + PREFETCH_DISTANCE, m)):
                 prefetch_row(X, seq[r])
         if end - pos == 1 and not full:
@@ -451,23 +455,55 @@ def epoch_dense(
         else:
             for j in range(d):
                 grad[0, j] = 0.0
-            ls, ws, gb = accumulate_rows(
-                X,
-                y,
-                sw,
-                seq,
-                pos,
-                end,
-                params,
-                grad,
-                0,
-                loss,
-                eps,
-                pa,
-                sched,
-                eta0,
-                eta,
-            )
+            if chunked:
+                # random rows through grad[1:] in chunks (see gather_rows)
+                size = grad.shape[0] - 1
+                ls = 0.0
+                ws = 0.0
+                gb = 0.0
+                for lo in range(pos, end, size):
+                    hi = min(lo + size, end)
+                    gather_rows(X, y, sw, seq, lo, hi, grad, 1)
+                    a, c, e = accumulate_rows(
+                        grad,
+                        y,
+                        sw,
+                        seq,
+                        lo,
+                        hi,
+                        params,
+                        grad,
+                        0,
+                        loss,
+                        eps,
+                        pa,
+                        sched,
+                        eta0,
+                        eta,
+                        1,
+                    )
+                    ls += a
+                    ws += c
+                    gb += e
+            else:
+                ls, ws, gb = accumulate_rows(
+                    X,
+                    y,
+                    sw,
+                    seq,
+                    pos,
+                    end,
+                    params,
+                    grad,
+                    0,
+                    loss,
+                    eps,
+                    pa,
+                    sched,
+                    eta0,
+                    eta,
+                    -1,
+                )
             loss_sum += ls
             w_sum += ws
             r_acc += ls

@@ -50,7 +50,7 @@ def slice_gradient(X, y, sw, seq, lo, hi, params, gbuf, k, lbuf, opts):
             for r in range(lo, min(lo + PREFETCH_DISTANCE, hi)):
                 prefetch_row(X, seq[r])
         ls, ws, gb = accumulate_rows(
-            X, y, sw, seq, lo, hi, params, gbuf, k, loss, eps, pa, sched, eta0, eta
+            X, y, sw, seq, lo, hi, params, gbuf, k, loss, eps, pa, sched, eta0, eta, -1
         )
     lbuf[k, 0] = ls
     lbuf[k, 1] = ws
