@@ -674,12 +674,6 @@ def _speed_rows(problem, group, variants, competitors, epochs, repeats, one_epoc
 
         return fit
 
-    def one_competitor(fn):
-        def fit():
-            fn()
-
-        return fit
-
     contenders = {}
     for name, _, params in variants:
         contenders[name] = fastsgd_fit(name, params)
@@ -688,7 +682,7 @@ def _speed_rows(problem, group, variants, competitors, epochs, repeats, one_epoc
     for key, (_, fn) in competitors.items():
         contenders[key] = competitor_fit(key, fn)
         if one_epoch is not None and key in one_epoch:
-            contenders[key + " @1"] = one_competitor(one_epoch[key])
+            contenders[key + " @1"] = one_epoch[key]
     contenders["numpy-sum"] = problem.numpy_sum
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # divergence is recorded, not printed

@@ -42,7 +42,7 @@ MAX_INT = np.iinfo(np.int32).max
 # rows per block for sampling="blocks" (a block of 256 rows of 100 float64
 # features is 200 KiB: read in order, it streams like an in-order epoch)
 BLOCK_ROWS = 256
-# bytes of random rows copied at a time by a shuffled per-example epoch
+# bytes of random rows copied at a time by a shuffled epoch
 GATHER_BYTES = 64 * 1024
 # ... and, for mini-batches, only rows up to this size (wider rows: no gain)
 GATHER_MAX_BATCH_ROW_BYTES = 4096
@@ -912,7 +912,7 @@ default=None
             and not sp.issparse(X)
             and (batch == 1 or row_bytes <= GATHER_MAX_BATCH_ROW_BYTES)
         ):
-            rows = max(3, GATHER_BYTES // ((d + 2) * X.dtype.itemsize))
+            rows = max(3, GATHER_BYTES // row_bytes)
             return (rows, d + 2)
         return (1, d + 1)
 
