@@ -59,6 +59,8 @@ from ._losses import loss_derivative, loss_value
 from ._prefetch import (
     GATHER_AHEAD,
     PREFETCH_DISTANCE,
+    STREAM_AHEAD_BYTES,
+    STREAM_ROW_BYTES,
     prefetch_item,
     prefetch_row,
     prefetch_span,
@@ -168,6 +170,29 @@ def epoch_options(codes, hp, m):
 
 
 @kernel(inline="always")
+def stream_ahead(X, sampling, chunked):
+    """Return how many rows ahead to prefetch rows read in sequence (0: none).
+
+    Rows read in order, or in order within blocks, are prefetched
+    ``STREAM_AHEAD_BYTES`` ahead when a row is at most ``STREAM_ROW_BYTES``:
+    there the hardware prefetcher alone falls behind a step that is short
+    (measured here, in-order epochs of 100 float64 features: 8 -> 4 ms per 100k
+    rows, per example and per mini-batch alike).  Longer rows keep it busy on
+    its own (1000 float64 features: 10-20% slower with the hint).  Random rows
+    are prefetched by the gather or the batch loop instead.
+    """
+    row_bytes = X.shape[1] * X.itemsize
+    if (
+        chunked
+        or sampling == SAMPLE_SHUFFLE
+        or sampling == SAMPLE_REPLACEMENT
+        or row_bytes > STREAM_ROW_BYTES
+    ):
+        return 0
+    return max(1, STREAM_AHEAD_BYTES // row_bytes)
+
+
+@kernel(inline="always")
 def _pa_update(sched, loss, xx, eta0, residual):
     """Return the passive-aggressive step along x (Crammer et al. 2006).
 
@@ -183,13 +208,32 @@ def _pa_update(sched, loss, xx, eta0, residual):
 
 @kernel(inline="always")
 def accumulate_rows(
-    X, y, sw, seq, lo, hi, params, G, row, loss, eps, pa, sched, eta0, eta, first
+    X,
+    y,
+    sw,
+    seq,
+    lo,
+    hi,
+    params,
+    G,
+    row,
+    loss,
+    eps,
+    pa,
+    sched,
+    eta0,
+    eta,
+    first,
+    ahead,
+    stop,
 ):
     """Add the loss gradients of rows ``seq[lo:hi]`` into ``G[row, :d]``.
 
     Row ``seq[r]`` is read from ``X[seq[r]]``, or, with ``first >= 0``, from a
     copy at ``X[first + r - lo]`` (see ``gather_rows``); its target and weight
-    always from ``y`` and ``sw``.  Returns ``(sum sw * loss, sum sw, sum sw *
+    always from ``y`` and ``sw``.  With ``ahead > 0`` row ``seq[r + ahead]`` is
+    prefetched while row ``seq[r]`` is read, as long as ``r + ahead < stop``
+    (see ``stream_ahead``).  Returns ``(sum sw * loss, sum sw, sum sw *
     dloss)`` (the last is the intercept's gradient).  Predictions use
     ``params`` before the step.
     """
@@ -200,6 +244,8 @@ def accumulate_rows(
     for r in range(lo, hi):
         i = seq[r]
         k = i if first < 0 else first + r - lo
+        if ahead > 0 and r + ahead < stop:
+            prefetch_row(X, seq[r + ahead])
         p = 0.0
         for j in range(d):
             p += X[k, j] * params[j]
@@ -332,6 +378,7 @@ def epoch_dense(
     w = params[:d]
     # random rows go through `grad` in chunks (see `gather_rows`)
     chunked = gathering(grad, d, random_rows, codes)
+    ahead = stream_ahead(X, codes[C_SAMPLING], chunked)
 
     t = counters[0]
     loss_sum = 0.0
@@ -374,6 +421,8 @@ def epoch_dense(
                 src = X
             for pos in range(lo, hi):
                 tf += 1.0
+                if ahead > 0 and pos + ahead < m:
+                    prefetch_row(X, seq[pos + ahead])
                 eta = rate(sched, tf, epoch, sp)
                 eta_sum += eta
                 if chunked:
@@ -423,11 +472,13 @@ def epoch_dense(
         steps += 1
         eta = rate(sched, float(t), epoch, sp)
         eta_sum += eta
-        if random_rows and not chunked:
+        if random_rows and not chunked and ahead == 0:
             for r in range(pos + PREFETCH_DISTANCE, min(end + PREFETCH_DISTANCE, m)):
                 prefetch_row(X, seq[r])
         if end - pos == 1 and not full:
             i = seq[pos]
+            if ahead > 0 and pos + ahead < m:
+                prefetch_row(X, seq[pos + ahead])
             p = 0.0
             xx = 0.0
             if pa:
@@ -492,6 +543,8 @@ def epoch_dense(
                         eta0,
                         eta,
                         1,
+                        0,
+                        0,
                     )
                     ls += a
                     ws += c
@@ -514,6 +567,8 @@ def epoch_dense(
                     eta0,
                     eta,
                     -1,
+                    ahead,
+                    m,
                 )
             loss_sum += ls
             w_sum += ws

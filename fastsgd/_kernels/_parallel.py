@@ -15,6 +15,7 @@ from __future__ import annotations
 from numba import prange, types
 
 from ._codes import (
+    C_SAMPLING,
     S_GRAD_NORM,
 )
 from ._epoch import (
@@ -24,6 +25,7 @@ from ._epoch import (
     _signatures,
     accumulate_rows,
     epoch_options,
+    stream_ahead,
     visit_sequence,
 )
 from ._jit import kernel
@@ -39,7 +41,7 @@ def slice_gradient(X, y, sw, seq, lo, hi, params, gbuf, k, lbuf, opts):
     One call per thread slice, not inlined: numba's parfor lowering trips over
     names repeated by inlined bodies inside ``prange``.
     """
-    loss, eps, pa, sched, eta0, eta, prefetch = opts
+    loss, eps, pa, sched, eta0, eta, prefetch, ahead = opts
     for j in range(X.shape[1]):
         gbuf[k, j] = 0.0
     ls = 0.0
@@ -50,7 +52,24 @@ def slice_gradient(X, y, sw, seq, lo, hi, params, gbuf, k, lbuf, opts):
             for r in range(lo, min(lo + PREFETCH_DISTANCE, hi)):
                 prefetch_row(X, seq[r])
         ls, ws, gb = accumulate_rows(
-            X, y, sw, seq, lo, hi, params, gbuf, k, loss, eps, pa, sched, eta0, eta, -1
+            X,
+            y,
+            sw,
+            seq,
+            lo,
+            hi,
+            params,
+            gbuf,
+            k,
+            loss,
+            eps,
+            pa,
+            sched,
+            eta0,
+            eta,
+            -1,
+            ahead,
+            hi,
         )
     lbuf[k, 0] = ls
     lbuf[k, 1] = ws
@@ -100,6 +119,7 @@ def epoch_dense_parallel(
     )
     cfg = step_config(codes, hp)
     sp = schedule_params(hp)
+    ahead = stream_ahead(X, codes[C_SAMPLING], False)
 
     t = counters[0]
     loss_sum = 0.0
@@ -120,7 +140,7 @@ def epoch_dense_parallel(
         eta_sum += eta
         nb = end - pos
         chunk = (nb + n_threads - 1) // n_threads
-        opts = (loss, eps, pa, sched, eta0, eta, random_rows)
+        opts = (loss, eps, pa, sched, eta0, eta, random_rows and ahead == 0, ahead)
         for k in prange(n_threads):
             lo = pos + k * chunk
             slice_gradient(

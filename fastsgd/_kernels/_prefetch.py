@@ -4,6 +4,9 @@ A shuffled epoch reads rows through a random index: the hardware prefetcher
 cannot guess the next row, and the out-of-order window of one SGD step does
 not reach it.  Asking for the row a few steps ahead hides part of the memory
 latency (measured here: 30 -> 22 ms for 200k random rows of 100 float64).
+Rows read in order gain too, when they are short: the hardware prefetcher
+alone kept an in-order epoch at 100 float64 features to ~60% of the bandwidth
+a NumPy sum reaches; asking 4 KiB ahead doubles it.
 Rows go to L2, items and spans (CSR rows) to L1: each was measured faster
 that way, see the functions.  ``llvm.prefetch`` is a hint: it never faults,
 even on an address past the end.
@@ -20,6 +23,10 @@ from numba.extending import intrinsic
 PREFETCH_DISTANCE = 4
 # rows prefetched ahead by a copy loop (nothing else waits on memory there)
 GATHER_AHEAD = 8
+# rows read in sequence (in order, or within blocks) of at most STREAM_ROW_BYTES
+# are prefetched STREAM_AHEAD_BYTES ahead (see ``_epoch.stream_ahead``)
+STREAM_AHEAD_BYTES = 4096
+STREAM_ROW_BYTES = 4096
 _LINE = 64
 
 
