@@ -160,16 +160,21 @@ def test_good_settings_are_healthy(noisy_data, params):
 
 
 def test_optimum_exposes_the_noise_floor_of_constant_eta_sgd(noisy_data):
-    # SGD B=1 at eta 0.01 jitters only ~0.8% per epoch (healthy by the curve
-    # alone) but sits ~14% above the least-squares optimum
+    # SGD B=1 at eta 0.01 jitters ~0.5-1.2% per epoch (on the edge of "noisy"
+    # by the curve alone, depending on the shuffle) but sits 13-16% above the
+    # least-squares optimum: the optimum shows the floor whatever the curve says
     X, y = noisy_data
-    model = make(batch_size=1, eta0=0.01).fit(X, y)
     coef, icpt = closed_form(X, y)
     optimum = 0.5 * np.mean((X @ coef + icpt - y) ** 2)
-    assert diagnose(model).verdict == "healthy"
-    diag = diagnose(model, optimum=optimum)
-    assert diag.verdict == "noisy"
-    assert diag.evidence["excess"] > D.NOISY_EXCESS
+    by_curve = []
+    for seed in range(6):
+        model = make(batch_size=1, eta0=0.01, random_state=seed).fit(X, y)
+        by_curve.append(diagnose(model).verdict)
+        diag = diagnose(model, optimum=optimum)
+        assert diag.verdict == "noisy"
+        assert diag.evidence["excess"] > D.NOISY_EXCESS
+    # the curve alone misses the floor for some of these shuffles
+    assert "healthy" in by_curve
     gd = make(batch_size="full", eta0=0.5).fit(X, y)
     assert diagnose(gd, optimum=optimum).verdict == "healthy"
 
