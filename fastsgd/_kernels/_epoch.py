@@ -676,6 +676,8 @@ def epoch_csr(
     ws = 1.0
     aa = 0.0
     ab = 1.0
+    # the lazy path keeps the intercept in a register (as the dense hot loop)
+    b = params[d]
 
     t = counters[0]
     loss_sum = 0.0
@@ -710,7 +712,7 @@ def epoch_csr(
             i = seq[pos]
             lo = indptr[i]
             hi = indptr[i + 1]
-            p = ws * _csr_dot(data, indices, lo, hi, v) + params[d]
+            p = ws * _csr_dot(data, indices, lo, hi, v) + b
             swi = float(sw[i])
             li = loss_value(loss, p, y[i], eps)
             loss_sum += swi * li
@@ -740,7 +742,7 @@ def epoch_csr(
             for k in range(lo, hi):
                 v[indices[k]] += T(c * data[k])
             if fit_b:
-                params[d] += upd
+                b = T(b + upd)
             do_avg = False
             if polyak:
                 kk = float(t) - start + 1.0
@@ -759,7 +761,7 @@ def epoch_csr(
                     if kk > 1.0:
                         ab /= 1.0 - mu
                     aa += mu * ab * ws
-                    avg[d] += (params[d] - avg[d]) * mu
+                    avg[d] += (b - avg[d]) * mu
             if a1 > 0.0:
                 carry[K_L1_U] += a1 * eta
                 u = carry[K_L1_U]
@@ -821,6 +823,7 @@ def epoch_csr(
         r_acc, r_w, r_n = _record(rec, stats, every, r_acc, r_w, r_n)
         pos = end
     if lazy:
+        params[d] = b
         if polyak:
             for j in range(d):
                 avg[j] = (avg[j] + aa * v[j]) / ab
