@@ -30,25 +30,29 @@ STREAM_ROW_BYTES = 4096
 _LINE = 64
 
 
-def _prefetch_bytes(context, builder, start, nbytes, locality):
-    """Emit a prefetch of every cache line of ``nbytes`` bytes from ``start``."""
-    i64 = ir.IntType(64)
+def _prefetch_line(builder, address, locality):
+    """Emit one ``llvm.prefetch`` of the line holding the i64 ``address``.
+
+    Read, ``locality`` (3: into L1, 2: into L2), data cache.
+    """
     i8p = ir.IntType(8).as_pointer()
     i32 = ir.IntType(32)
     fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
     fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+    flags = [ir.Constant(i32, 0), ir.Constant(i32, locality), ir.Constant(i32, 1)]
+    builder.call(fn, [builder.inttoptr(address, i8p), *flags])
+
+
+def _prefetch_bytes(context, builder, start, nbytes, locality):
+    """Emit a prefetch of every cache line of ``nbytes`` bytes from ``start``."""
+    i64 = ir.IntType(64)
     # from the line holding the first byte to the one holding the last
     base = builder.and_(start, ir.Constant(i64, -_LINE))
     stop = builder.sub(builder.add(start, nbytes), base)
     zero = ir.Constant(i64, 0)
     step = ir.Constant(i64, _LINE)
     with cgutils.for_range_slice(builder, zero, stop, step, inc=True) as (off, _):
-        ptr = builder.inttoptr(builder.add(base, off), i8p)
-        # read, `locality` (3: into L1, 2: into L2), data cache
-        builder.call(
-            fn,
-            [ptr, ir.Constant(i32, 0), ir.Constant(i32, locality), ir.Constant(i32, 1)],
-        )
+        _prefetch_line(builder, builder.add(base, off), locality)
 
 
 def _prefetch_short(context, builder, start, nbytes, locality):
@@ -62,31 +66,23 @@ def _prefetch_short(context, builder, start, nbytes, locality):
     non-zeros, 79 -> 73 at 20).
     """
     i64 = ir.IntType(64)
-    i8p = ir.IntType(8).as_pointer()
-    i32 = ir.IntType(32)
-    fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
-    fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
     mask = ir.Constant(i64, -_LINE)
     base = builder.and_(start, mask)
     last = builder.and_(
         builder.sub(builder.add(start, nbytes), ir.Constant(i64, 1)), mask
     )
-    flags = [ir.Constant(i32, 0), ir.Constant(i32, locality), ir.Constant(i32, 1)]
     step = ir.Constant(i64, _LINE)
     # the two first and the two last lines (the same ones for a short span)
-    second = builder.select(
-        builder.icmp_unsigned("<", base, last), builder.add(base, step), base
-    )
-    before_last = builder.select(
-        builder.icmp_unsigned("<", base, last), builder.sub(last, step), last
-    )
+    several = builder.icmp_unsigned("<", base, last)
+    second = builder.select(several, builder.add(base, step), base)
+    before_last = builder.select(several, builder.sub(last, step), last)
     for line in (base, second, before_last, last):
-        builder.call(fn, [builder.inttoptr(line, i8p), *flags])
+        _prefetch_line(builder, line, locality)
     two = ir.Constant(i64, 2 * _LINE)
     with cgutils.for_range_slice(
         builder, two, builder.sub(before_last, base), step, inc=True
     ) as (off, _):
-        builder.call(fn, [builder.inttoptr(builder.add(base, off), i8p), *flags])
+        _prefetch_line(builder, builder.add(base, off), locality)
 
 
 def _address(context, builder, aty, arr, index, itype):
