@@ -666,6 +666,35 @@ def test_sgd_shrink_is_floored_at_zero(sparse):
         )
 
 
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+def test_loss_derivative_is_clipped_on_every_path(dtype, sparse):
+    """Residuals past 1e12 step as if they were 1e12 (scikit-learn's MAX_DLOSS).
+
+    The plain per-example squared loss computes its derivative inline; it
+    must clip like the other losses and paths do.
+    """
+    rng = np.random.default_rng(12)
+    n, d = 9, 4
+    X, _, sw = make_data(rng, n, d, dtype)
+    y = (np.where(np.arange(n) % 2 == 0, 1.0, -1.0) * 1e14).astype(dtype)
+    hp = make_hp(eta0=1e-3)
+    for loss, batch, avg, pen in itertools.product(
+        (K.LOSS_SQUARED, K.LOSS_SQ_EPS_INSENSITIVE), (1, 3), AVERAGES, PENALTIES
+    ):
+        codes = make_codes(loss=loss, batch=batch, average=avg, penalty=pen)
+        state = make_state(rng, d, K.OPT_SGD, dtype)
+        got = run_kernel(X, y, sw, np.arange(n), state, hp, codes, sparse=sparse)
+        ref = run_reference(X, y, sw, np.arange(n), state, hp, codes)
+        # values near 1e9: absolute tolerances scale with them
+        scale = np.max(np.abs(ref["params"]))
+        rtol = tolerances(dtype)[0]
+        context = describe(loss=loss, batch=batch, average=avg, penalty=pen)
+        compare(got, ref, dtype, context, atol=rtol * scale)
+        # each step moves the intercept by at most eta0 * 1e12 (unclipped: 1e11)
+        assert abs(got["params"][d] - state["params"][d]) <= 1e-3 * 1e12 * n
+
+
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
 def test_adam_beta1_zero_is_bias_corrected_rmsprop(dtype):
     rng = np.random.default_rng(6)

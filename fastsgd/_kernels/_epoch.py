@@ -55,7 +55,7 @@ from ._codes import (
     SAMPLE_SHUFFLE,
 )
 from ._jit import kernel
-from ._losses import loss_derivative, loss_value
+from ._losses import MAX_DLOSS, loss_derivative, loss_value
 from ._prefetch import (
     GATHER_AHEAD,
     PREFETCH_DISTANCE,
@@ -446,6 +446,11 @@ def epoch_dense(
                 if squared:
                     dl = pn + (float(b) - float(yi))
                     li = 0.5 * dl * dl
+                    # scikit-learn's clip, as in loss_derivative
+                    if dl > MAX_DLOSS:
+                        dl = MAX_DLOSS
+                    elif dl < -MAX_DLOSS:
+                        dl = -MAX_DLOSS
                 else:
                     p = pn + b
                     li = loss_value(loss, p, yi, eps)
