@@ -734,6 +734,11 @@ default=None
         self.stop_reason_ = "max_iter"
         started = time.perf_counter()
         n_run = 0
+        # a blow-up being watched: its latest end-of-epoch loss, and the state
+        # and history lengths from before it
+        watch = None
+        good = None
+        good_marks = None
         # the state before the epoch, to roll back to if it diverges (one copy
         # per fit, refreshed in place: small data runs many short epochs)
         snapshot = state.copy()
@@ -765,20 +770,22 @@ default=None
             )
             n_run += 1
             mean_loss = stats[K.S_LOSS_SUM] / max(stats[K.S_WEIGHT_SUM], 1e-300)
-            if self._diverged(state, mean_loss):
-                state.restore(snapshot)
-                self.diverged_ = True
-                self.stop_reason_ = "diverged"
-                warnings.warn(
-                    f"Training diverged in epoch {self._epochs + 1} (mean loss "
-                    f"{mean_loss:.3g} against {self._loss_ref:.3g} at the start): "
-                    "stopped and kept the coefficients from before that epoch. "
-                    f"Lower eta0 (now {self.eta0:g}) or scale the features, e.g. "
-                    "with sklearn.preprocessing.StandardScaler.",
-                    DivergenceWarning,
-                    stacklevel=3,
-                )
+            health = self._health(state, mean_loss, (X, y, sw, order), watch)
+            if health is None:
+                if watch is not None:
+                    # roll back past the whole blow-up
+                    self._roll_back(state, good, good_marks, step_losses)
+                    watch = None
+                else:
+                    state.restore(snapshot)
+                self._warn_diverged(mean_loss, "stopped")
                 break
+            if health > 0.0 and watch is None:
+                # a blow-up that may still recover (see _health): watch it,
+                # keeping the model from before it
+                good = snapshot.copy()
+                good_marks = self._history_marks(step_losses)
+            watch = health if health > 0.0 else None
             self._epochs += 1
             w_now = state.params[:-1]
             objective = mean_loss + _objective.penalty_value(
@@ -828,6 +835,10 @@ default=None
                     self.stop_reason_ = "early_stopping" if stop_on_val else "tol"
                     break
 
+        if watch is not None:
+            # training ended before the blow-up recovered
+            self._roll_back(state, good, good_marks, step_losses)
+            self._warn_diverged(watch, "did not recover; stopped")
         if best_state is not None:
             state.restore(best_state)
         if stop_on_val:
@@ -923,35 +934,104 @@ default=None
         good warm start does not make the baseline tiny.
         """
         params = self._state.params
-        code = K.LOSSES[self.loss]
         if order.shape[0] != y.shape[0]:
-            y, sw = y[order], sw[order]
-        scale = _objective.weighted_mean(
-            _objective.losses(code, 0.0, y, self.epsilon), sw
-        )
-        if np.any(params[:-1]):
-            pred = safe_sparse_dot(X, params[:-1], dense_output=True)
-            if order.shape[0] != pred.shape[0]:
-                pred = pred[order]
-            pred = pred + params[-1]
-        elif params[-1] != 0.0:  # the usual zero start needs no pass over X
-            pred = float(params[-1])
+            y_o, sw_o = y[order], sw[order]
         else:
-            return max(scale, 1e-12)
-        base = _objective.weighted_mean(
-            _objective.losses(code, pred, y, self.epsilon), sw
+            y_o, sw_o = y, sw
+        scale = _objective.weighted_mean(
+            _objective.losses(K.LOSSES[self.loss], 0.0, y_o, self.epsilon), sw_o
         )
-        return max(base, scale, 1e-12)
+        if not np.any(params):  # the usual zero start needs no pass over X
+            return max(scale, 1e-12)
+        return max(self._model_loss(params, X, y, sw, order), scale, 1e-12)
 
-    def _diverged(self, state, mean_loss):
+    def _model_loss(self, params, X, y, sw, order):
+        """Return the weighted mean loss of ``params`` on the rows ``order``."""
+        if np.any(params[:-1]):
+            pred = safe_sparse_dot(X, params[:-1], dense_output=True) + params[-1]
+        else:
+            pred = np.full(y.shape[0], params[-1], dtype=np.float64)
+        if order.shape[0] != y.shape[0]:
+            pred, y, sw = pred[order], y[order], sw[order]
+        return _objective.weighted_mean(
+            _objective.losses(K.LOSSES[self.loss], pred, y, self.epsilon), sw
+        )
+
+    def _health(self, state, mean_loss, data, watch):
+        """Judge the epoch just run: ``None`` diverged, 0 healthy, > 0 watched.
+
+        Non-finite numbers have diverged.  A mean loss ``DIVERGENCE_FACTOR``
+        times the baseline is suspect, and so is every epoch while a blow-up is
+        watched: then the loss of the model at the end of the epoch decides.
+        Below the limit, the run is healthy again; above it, the run is watched
+        (the returned end-of-epoch loss) as long as that loss keeps falling
+        from one epoch to the next, and has diverged as soon as it does not.
+        scikit-learn's ``'optimal'`` rate with a squared loss, for one, blows
+        up in the first steps of a well-scaled problem and recovers within an
+        epoch or over several; an eta0 that is too large grows the loss from
+        every epoch to the next.  ``data`` is ``(X, y, sw, order)`` for the end
+        loss: one pass over the rows, only for a suspect epoch.
+        """
         # a sum is not finite when a term is not (or when it overflows, which
         # is divergence too): no temporary array, unlike np.isfinite
         if not math.isfinite(mean_loss) or not math.isfinite(state.params.sum()):
-            return True
+            return None
         if self.average or self.ema_decay is not None:
             if not math.isfinite(state.avg.sum()):
-                return True
-        return mean_loss > DIVERGENCE_FACTOR * self._loss_ref
+                return None
+        limit = DIVERGENCE_FACTOR * self._loss_ref
+        if mean_loss <= limit and watch is None:
+            return 0.0
+        with np.errstate(over="ignore", invalid="ignore"):
+            end = self._model_loss(state.params, *data)
+        if end <= limit:
+            return 0.0
+        if not math.isfinite(end) or (watch is not None and not end < watch):
+            return None
+        return end
+
+    def _history_marks(self, step_losses):
+        """Return the epoch count and history lengths (see ``_roll_back``)."""
+        val = self.validation_scores_
+        return (
+            self._epochs,
+            len(self.loss_curve_),
+            len(self.eta_curve_),
+            None if val is None else len(val),
+            len(step_losses),
+        )
+
+    def _roll_back(self, state, good, marks, step_losses):
+        """Restore ``good`` and cut the history back to ``marks``."""
+        state.restore(good)
+        self._epochs, n_loss, n_eta, n_val, n_steps = marks
+        del self.loss_curve_[n_loss:]
+        del self.eta_curve_[n_eta:]
+        if n_val is not None:
+            del self.validation_scores_[n_val:]
+        del step_losses[n_steps:]
+
+    def _warn_diverged(self, loss, what):
+        """Flag the divergence and warn with the fix."""
+        self.diverged_ = True
+        self.stop_reason_ = "diverged"
+        if self.learning_rate == "optimal":
+            fix = (
+                "learning_rate='optimal' is meant for classification losses; "
+                "use 'invscaling' or 'constant' with a small eta0, or a larger "
+                "alpha"
+            )
+        else:
+            fix = f"Lower eta0 (now {self.eta0:g})"
+        warnings.warn(
+            f"Training diverged in epoch {self._epochs + 1} (loss {loss:.3g} "
+            f"against {self._loss_ref:.3g} at the start) and {what}; "
+            "the coefficients are those from before it. "
+            f"{fix}, or scale the features, e.g. with "
+            "sklearn.preprocessing.StandardScaler.",
+            DivergenceWarning,
+            stacklevel=4,
+        )
 
     def _print_epoch(self, state, mean_loss, objective, started):
         coef, intercept = self._reported(state)

@@ -118,6 +118,63 @@ def test_same_path_as_scikit_learn_without_shuffling(loss, penalty, learning_rat
     assert ours.t_ == sk.t_
 
 
+def well_scaled_targets():
+    """2000 x 20 standardized features, targets of mean 2 and std 3."""
+    X, y = make_regression(
+        n_samples=2000, n_features=20, n_informative=10, noise=10.0, random_state=0
+    )
+    X = StandardScaler().fit_transform(X)
+    return X, (y - y.mean()) / y.std() * 3.0 + 2.0
+
+
+@pytest.mark.parametrize("loss", ["squared_error", "squared_epsilon_insensitive"])
+@pytest.mark.parametrize("alpha, max_iter", [(1e-2, 2), (1e-3, 50), (1e-1, 3)])
+def test_optimal_rate_recovers_from_its_blow_up_like_scikit_learn(
+    loss, alpha, max_iter
+):
+    # 'optimal' with a squared loss blows the weights up to ~1e12 in the first
+    # steps; with enough alpha and epochs the shrink brings them back, and the
+    # divergence guard must let the run recover as scikit-learn's does
+    X, y = well_scaled_targets()
+    params = dict(
+        loss=loss,
+        learning_rate="optimal",
+        alpha=alpha,
+        max_iter=max_iter,
+        tol=None,
+        shuffle=False,
+        epsilon=0.0,
+    )
+    sk, _ = fit_quietly(SkSGDRegressor, X, y, **params)
+    ours, diverged = fit_quietly(SGDRegressor, X, y, **params)
+    assert not diverged and not ours.diverged_
+    assert sk.score(X, y) > 0.98
+    # the same path, up to the rounding of weights near 1e12 (a relative 1e-16
+    # of them is 1e-4 of a coefficient of order 1 after the recovery)
+    np.testing.assert_allclose(ours.coef_, sk.coef_, atol=0.02)
+    np.testing.assert_allclose(ours.intercept_, sk.intercept_, atol=0.02)
+    assert abs(ours.score(X, y) - sk.score(X, y)) < 1e-3
+    assert len(ours.loss_curve_) == max_iter
+
+
+def test_blow_up_that_has_not_recovered_when_training_ends_is_rolled_back():
+    X, y = well_scaled_targets()
+    params = dict(
+        learning_rate="optimal", alpha=1e-3, max_iter=2, tol=None, shuffle=False
+    )
+    sk, _ = fit_quietly(SkSGDRegressor, X, y, **params)
+    assert np.max(np.abs(sk.coef_)) > 1e10  # scikit-learn: astronomical, silent
+    with pytest.warns(DivergenceWarning, match="did not recover") as record:
+        ours = SGDRegressor(**params).fit(X, y)
+    assert len(record) == 1 and "invscaling" in str(record[0].message)
+    assert ours.diverged_ and ours.stop_reason_ == "diverged"
+    assert ours.n_iter_ == 2
+    # the model, its history and its step count are those of the start
+    np.testing.assert_array_equal(ours.coef_, np.zeros(X.shape[1]))
+    assert ours.loss_curve_ == [] and ours.eta_curve_ == []
+    assert ours.t_ == 1.0
+
+
 @pytest.mark.parametrize(
     "loss, learning_rate",
     [
