@@ -267,8 +267,9 @@ def reference_epoch(
     done so far, ``u`` the cumulative L1 penalty.  Inputs are not modified.
     ``optimizer`` overrides ``codes[C_OPTIMIZER]`` (e.g. with
     ``OPT_RMSPROP_BIAS_CORRECTED``).  ``l1_touched_only`` applies the L1
-    truncation only to the non-zero features of the step's single row (the
-    semantics of the O(nnz) sparse path, as in scikit-learn).
+    truncation lazily, as the O(nnz) sparse path does: to the non-zero
+    features of the step's single row, before its prediction and after its
+    step, and to every feature at the end of the epoch.
 
     Returns a dict with params, opt, avg, q, t, u, stats (``N_STATS`` floats)
     and rec (``rec_len`` floats, NaN where nothing was recorded).
@@ -315,6 +316,11 @@ def reference_epoch(
         nb = len(rows)
         t += 1
         eta = learning_rate(sched, t, epoch, hp)
+        touched = None
+        if l1_touched_only:
+            (touched,) = np.nonzero(X[rows[0]])
+            if a1 > 0:
+                truncate_l1(w, q, u, touched)  # catch up before the prediction
         preds = [float(X[i] @ w) + params[n_feat] for i in rows]
         for i, p in zip(rows, preds, strict=True):
             li = sw[i] * loss(lossc, p, y[i], eps)
@@ -376,9 +382,6 @@ def reference_epoch(
 
         if a1 > 0:
             u += a1 * eta
-            touched = None
-            if l1_touched_only:
-                (touched,) = np.nonzero(X[rows[0]])
             truncate_l1(w, q, u, touched)
 
         stats[K.S_STEPS] += 1
@@ -392,6 +395,8 @@ def reference_epoch(
                 stats[K.S_NREC] = k + 1
             r_loss = r_w = 0.0
             r_steps = 0
+    if l1_touched_only and a1 > 0:
+        truncate_l1(w, q, u)  # every feature catches up at the end
     return {
         "params": params,
         "opt": opt,

@@ -180,15 +180,20 @@ def make_state(rng, d, opt_code, dtype, t0=0, avg_zero=False):
         elif opt_code in (K.OPT_ADAM, K.OPT_ADAMW):
             opt[0] = rng.normal(0.0, 0.1, d + 1)
             opt[1] = rng.uniform(0.0, 0.05, d + 1)
+    params = rng.normal(0.0, 0.5, d + 1)
+    avg = np.zeros(d + 1) if avg_zero else rng.normal(0.0, 0.5, d + 1)
+    q = rng.normal(0.0, 0.01, d) if t0 > 0 else np.zeros(d)
+    u = rng.uniform(0.0, 0.02) if t0 > 0 else 0.0
+    # as every epoch leaves it: the weights caught up on the cumulative L1
+    # penalty (the sparse path truncates lazily and relies on it)
+    R.truncate_l1(params[:d], q, u)
     return {
-        "params": rng.normal(0.0, 0.5, d + 1).astype(dtype),
+        "params": params.astype(dtype),
         "opt": opt.astype(dtype),
-        "avg": (np.zeros(d + 1) if avg_zero else rng.normal(0.0, 0.5, d + 1)).astype(
-            dtype
-        ),
-        "q": (rng.normal(0.0, 0.01, d) if t0 > 0 else np.zeros(d)).astype(dtype),
+        "avg": avg.astype(dtype),
+        "q": q.astype(dtype),
         "counters": np.array([t0], dtype=np.int64),
-        "carry": np.array([rng.uniform(0.0, 0.02) if t0 > 0 else 0.0]),
+        "carry": np.array([u]),
     }
 
 

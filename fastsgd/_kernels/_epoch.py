@@ -620,6 +620,26 @@ def _csr_dot(data, indices, lo, hi, v):
     return acc
 
 
+@kernel(inline="always")
+def _truncate_lazy(v, q, avg, ws, aa, u, j, polyak):
+    """Bring feature ``j`` of ``w = ws * v`` to the cumulative L1 penalty ``u``.
+
+    scikit-learn's ``l1penalty`` in the scaled representation.  Applying it
+    again with the same or a larger ``u`` gives what applying it at every step
+    in between would have (without a gradient on ``j``), so a feature can lag
+    until a row uses it.  With Polyak averaging the truncation must not move
+    the running average ``(avg + aa * v) / ab``.
+    """
+    z = v[j]
+    if ws * z > 0.0:
+        v[j] = max(0.0, z - (u + q[j]) / ws)
+    elif ws * z < 0.0:
+        v[j] = min(0.0, z + (u - q[j]) / ws)
+    q[j] += ws * (v[j] - z)
+    if polyak:
+        avg[j] -= avg.dtype.type(aa * (v[j] - z))
+
+
 @kernel(_signatures(sparse=True))
 def epoch_csr(
     data,
@@ -645,7 +665,13 @@ def epoch_csr(
 
     Plain per-example SGD (no clipping, no EMA) costs O(nnz) per step: the L2
     shrink lives in a scalar weight scale and Polyak averaging in scalar
-    accumulators (Bottou's trick, as scikit-learn's WeightVector).  Every other
+    accumulators (Bottou's trick, as scikit-learn's WeightVector), and the
+    cumulative L1 truncation reaches a feature when a row uses it: before the
+    row's dot product, after its step, and for every feature at the end of the
+    epoch (scikit-learn's sparse SGD only truncates after the step, so its
+    model differs from its dense one).  Without averaging or an L2 part this
+    gives the dense model; with them, a truncation a feature has not caught up
+    on yet is missing from the shrink and the average.  Every other
     configuration accumulates the batch gradient over the non-zeros and takes
     the same dense step as dense input, so both inputs give the same model.
     """
@@ -717,6 +743,11 @@ def epoch_csr(
             i = seq[pos]
             lo = indptr[i]
             hi = indptr[i + 1]
+            if a1 > 0.0:
+                # the row's features catch up on the truncation they missed
+                u = carry[K_L1_U]
+                for k in range(lo, hi):
+                    _truncate_lazy(v, q, avg, ws, aa, u, indices[k], polyak)
             p = ws * _csr_dot(data, indices, lo, hi, v) + b
             swi = float(sw[i])
             li = loss_value(loss, p, y[i], eps)
@@ -771,16 +802,7 @@ def epoch_csr(
                 carry[K_L1_U] += a1 * eta
                 u = carry[K_L1_U]
                 for k in range(lo, hi):
-                    j = indices[k]
-                    z = v[j]
-                    if ws * z > 0.0:
-                        v[j] = max(0.0, z - (u + q[j]) / ws)
-                    elif ws * z < 0.0:
-                        v[j] = min(0.0, z + (u - q[j]) / ws)
-                    q[j] += ws * (v[j] - z)
-                    if do_avg:
-                        # the truncation must not move the running average
-                        avg[j] -= T(aa * (v[j] - z))
+                    _truncate_lazy(v, q, avg, ws, aa, u, indices[k], do_avg)
         else:
             gb = 0.0
             for r in range(pos, end):
@@ -829,6 +851,10 @@ def epoch_csr(
         pos = end
     if lazy:
         params[d] = b
+        if a1 > 0.0:
+            u = carry[K_L1_U]
+            for j in range(d):
+                _truncate_lazy(v, q, avg, ws, aa, u, j, polyak)
         if polyak:
             for j in range(d):
                 avg[j] = (avg[j] + aa * v[j]) / ab
