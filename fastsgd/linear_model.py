@@ -56,8 +56,12 @@ PARALLEL_MIN_ROWS_PER_THREAD = 128
 # threads enter a parallel kernel at once: parallel epochs take turns
 _PARALLEL_LOCK = threading.Lock()
 # an epoch whose mean loss exceeds the loss of the starting model by this
-# factor has diverged
+# factor has diverged: residuals 100x those of the start, for a squared loss
 DIVERGENCE_FACTOR = 1e4
+# the same residuals for the losses that grow linearly (huber,
+# epsilon_insensitive): with 1e4 they went unflagged at R^2 = -2e5
+LINEAR_FACTOR = 1e2
+SQUARED_LOSSES = ("squared_error", "squared_epsilon_insensitive")
 
 
 class DivergenceWarning(RuntimeWarning):
@@ -434,12 +438,22 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         )
         if not reset and X.dtype != self._dtype:
             # partial_fit keeps the dtype of the first call
-            X = X.astype(self._dtype)
+            with np.errstate(over="ignore"):
+                X = X.astype(self._dtype)
+            _check_cast("X", X.data if sp.issparse(X) else X)
         if sp.issparse(X):
             X = _kernel_csr(X)
+            if self.learning_rate in ("pa1", "pa2") and not X.has_canonical_format:
+                # the passive-aggressive step needs |x|^2: sum duplicate entries
+                X = X.copy()
+                X.sum_duplicates()
         else:
             X = np.asarray(X)  # a memmap reads in place as a plain array
-        y = np.ascontiguousarray(y, dtype=X.dtype)
+        if y.dtype != X.dtype:
+            with np.errstate(over="ignore"):
+                y = y.astype(X.dtype)
+            _check_cast("y", y)
+        y = np.ascontiguousarray(y)
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=X.dtype, ensure_non_negative=True
         )
@@ -540,10 +554,21 @@ default=None
             if intercept_init is None:
                 intercept_init = self.intercept_
         X, y, sample_weight = self._validate_X_y(X, y, sample_weight, reset=True)
+        if warm and coef_init is self.coef_ and X.shape[1] != self.coef_.shape[0]:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but warm_start=True continues from "
+                f"coefficients fitted on {self.coef_.shape[0]}; set "
+                "warm_start=False to train a new model."
+            )
         self._dtype = X.dtype
         val = None
         if X_val is not None:
             val = self._validate_X_y(X_val, y_val, sample_weight_val, reset=False)
+            if val[1].shape[0] < 2 or np.ptp(val[1]) == 0.0:
+                raise ValueError(
+                    "y_val needs at least two different values: the validation "
+                    "score (R^2) is undefined otherwise."
+                )
         self._init_state(X.shape[1], X.dtype, coef_init, intercept_init)
         if val is not None:
             self.validation_scores_ = []
@@ -587,16 +612,36 @@ default=None
 
     def _partial_fit(self, X, y, sample_weight):
         first = not hasattr(self, "_state")
-        if first:
-            self._check_params(for_partial_fit=True)
-        elif self.early_stopping:
-            raise ValueError("early_stopping should be False with partial_fit")
+        # parameters may change between calls (set_params): check them each time
+        self._check_params(for_partial_fit=True)
+        if not first:
+            shaped = self._state_shape()
+            if shaped != self._shaped_by:
+                names = ("optimizer", "average", "ema_decay")
+                changed = [
+                    f"{n}={old!r} -> {new!r}"
+                    for n, old, new in zip(names, self._shaped_by, shaped, strict=True)
+                    if old != new
+                ]
+                raise ValueError(
+                    f"{', '.join(changed)} since the first partial_fit: the "
+                    "optimizer state and the average cannot carry over. Call fit, "
+                    "or start from a new estimator."
+                )
+            if float(self.eta0) != self._eta0_seen:
+                # a new eta0 takes effect (scikit-learn's partial_fit reads it
+                # at every call); 'adaptive' restarts its reductions from it
+                self._eta = self._eta0_seen = float(self.eta0)
         X, y, sample_weight = self._validate_X_y(X, y, sample_weight, reset=first)
         if first:
             self._dtype = X.dtype
             self._init_state(X.shape[1], X.dtype, None, None)
         self._run(X, y, sample_weight, 1, fitting=False)
         return self
+
+    def _state_shape(self):
+        """The parameters the training state was laid out for."""
+        return (self.optimizer, self.average, self.ema_decay)
 
     def _init_state(self, n_features, dtype, coef_init, intercept_init):
         state = TrainState.zeros(n_features, dtype, self.optimizer)
@@ -623,7 +668,8 @@ default=None
         state.avg[:] = state.params  # EMA starts at the initial point
         self._state = state
         self._epochs = 0
-        self._eta = float(self.eta0)
+        self._eta = self._eta0_seen = float(self.eta0)
+        self._shaped_by = self._state_shape()
         self._loss_ref = None
         self._rng = check_random_state(self.random_state)
         self._seed = int(self._rng.randint(0, MAX_INT))
@@ -678,7 +724,18 @@ default=None
         if train_idx.shape[0] == 0:
             raise ValueError("No training rows with positive sample weight.")
         if self._loss_ref is None:
-            self._loss_ref = self._reference_loss(X, y, sw, train_idx)
+            ref = self._reference_loss(X, y, sw, train_idx)
+        else:
+            # each partial_fit call brings new rows: the baseline grows to their
+            # scale (a first chunk of zeros must not flag every later one)
+            ref = max(self._loss_ref, self._zero_loss(y, sw, train_idx))
+        if not math.isfinite(ref):
+            raise ValueError(
+                "The loss of the starting model overflows on this data (X or y "
+                "is too large in magnitude); scale it, e.g. with "
+                "sklearn.preprocessing.StandardScaler."
+            )
+        self._loss_ref = ref
         X_val = y_val = sw_val = None
         if val is not None:
             X_val, y_val, sw_val = val
@@ -934,34 +991,40 @@ default=None
         good warm start does not make the baseline tiny.
         """
         params = self._state.params
-        if order.shape[0] != y.shape[0]:
-            y_o, sw_o = y[order], sw[order]
-        else:
-            y_o, sw_o = y, sw
-        scale = _objective.weighted_mean(
-            _objective.losses(K.LOSSES[self.loss], 0.0, y_o, self.epsilon), sw_o
-        )
+        scale = self._zero_loss(y, sw, order)
         if not np.any(params):  # the usual zero start needs no pass over X
             return max(scale, 1e-12)
         return max(self._model_loss(params, X, y, sw, order), scale, 1e-12)
 
+    def _zero_loss(self, y, sw, order):
+        """Return the weighted mean loss of the zero model on the rows ``order``."""
+        if order.shape[0] != y.shape[0]:
+            y, sw = y[order], sw[order]
+        with np.errstate(over="ignore", invalid="ignore"):
+            return _objective.weighted_mean(
+                _objective.losses(K.LOSSES[self.loss], 0.0, y, self.epsilon), sw
+            )
+
     def _model_loss(self, params, X, y, sw, order):
         """Return the weighted mean loss of ``params`` on the rows ``order``."""
-        if np.any(params[:-1]):
-            pred = safe_sparse_dot(X, params[:-1], dense_output=True) + params[-1]
-        else:
-            pred = np.full(y.shape[0], params[-1], dtype=np.float64)
-        if order.shape[0] != y.shape[0]:
-            pred, y, sw = pred[order], y[order], sw[order]
-        return _objective.weighted_mean(
-            _objective.losses(K.LOSSES[self.loss], pred, y, self.epsilon), sw
-        )
+        with np.errstate(over="ignore", invalid="ignore"):
+            if np.any(params[:-1]):
+                pred = safe_sparse_dot(X, params[:-1], dense_output=True)
+                pred = pred + params[-1]
+            else:
+                pred = np.full(y.shape[0], params[-1], dtype=np.float64)
+            if order.shape[0] != y.shape[0]:
+                pred, y, sw = pred[order], y[order], sw[order]
+            return _objective.weighted_mean(
+                _objective.losses(K.LOSSES[self.loss], pred, y, self.epsilon), sw
+            )
 
     def _health(self, state, mean_loss, data, watch):
         """Judge the epoch just run: ``None`` diverged, 0 healthy, > 0 watched.
 
         Non-finite numbers have diverged.  A mean loss ``DIVERGENCE_FACTOR``
-        times the baseline is suspect, and so is every epoch while a blow-up is
+        times the baseline (``LINEAR_FACTOR`` for the losses linear in the
+        residual) is suspect, and so is every epoch while a blow-up is
         watched: then the loss of the model at the end of the epoch decides.
         Below the limit, the run is healthy again; above it, the run is watched
         (the returned end-of-epoch loss) as long as that loss keeps falling
@@ -979,11 +1042,12 @@ default=None
         if self.average or self.ema_decay is not None:
             if not math.isfinite(state.avg.sum()):
                 return None
-        limit = DIVERGENCE_FACTOR * self._loss_ref
+        limit = self._loss_ref * (
+            DIVERGENCE_FACTOR if self.loss in SQUARED_LOSSES else LINEAR_FACTOR
+        )
         if mean_loss <= limit and watch is None:
             return 0.0
-        with np.errstate(over="ignore", invalid="ignore"):
-            end = self._model_loss(state.params, *data)
+        end = self._model_loss(state.params, *data)
         if end <= limit:
             return 0.0
         if not math.isfinite(end) or (watch is not None and not end < watch):
@@ -1059,6 +1123,8 @@ default=None
         """
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse="csr", reset=False)
+        if sp.issparse(X):
+            X = _kernel_csr(X)  # scipy's product reads bad indices unchecked
         if X.dtype != self.coef_.dtype and X.dtype.kind != "f":
             X = X.astype(self.coef_.dtype)
         pred = safe_sparse_dot(X, self.coef_, dense_output=True) + self.intercept_
@@ -1110,6 +1176,15 @@ def _readonly(a):
         a = a.view()
         a.flags.writeable = False
     return a
+
+
+def _check_cast(name, a):
+    """Raise if casting ``name`` to float32 overflowed (it was finite before)."""
+    if not np.isfinite(a).all():
+        raise ValueError(
+            f"{name} has values too large for {a.dtype} (the model's dtype); scale "
+            "the data or train in float64."
+        )
 
 
 def _kernel_csr(X):

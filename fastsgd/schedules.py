@@ -7,6 +7,8 @@ module maps the estimator's options to the hyper-parameter vector and offers
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from ._kernels import _codes as K
@@ -44,7 +46,8 @@ def schedule_hparams(est, hp: np.ndarray, total_steps: int) -> None:
     hp[K.H_DIV] = ONECYCLE_DIV
     hp[K.H_FINAL_DIV] = ONECYCLE_FINAL_DIV
     warmup = est.warmup
-    if isinstance(warmup, float) and 0.0 < warmup < 1.0:
+    # any real in (0, 1), np.float32 included, is a fraction of the plan
+    if not isinstance(warmup, numbers.Integral) and 0.0 < warmup < 1.0:
         warmup = warmup * total_steps
     hp[K.H_WARMUP] = float(warmup)
 

@@ -692,3 +692,154 @@ def test_divergence_with_partial_fit():
     assert model.diverged_
     np.testing.assert_array_equal(model.coef_, np.zeros(3))
     assert np.all(np.isfinite(model.predict(X)))
+
+
+# ------------------------------------------- parameters changed between calls
+def test_partial_fit_refuses_a_new_optimizer_or_average():
+    # the optimizer state and the average are laid out by the first call: a
+    # kernel reading a missing moment would read out of bounds
+    X, y = make_data()
+    for first, later in (
+        (dict(optimizer="sgd"), dict(optimizer="adam")),
+        (dict(optimizer="momentum"), dict(optimizer="adamw")),
+        (dict(), dict(average=True)),
+        (dict(), dict(ema_decay=0.9)),
+    ):
+        model = SGDRegressor(random_state=0, **first).partial_fit(X, y)
+        coef = model.coef_.copy()
+        model.set_params(**later)
+        with pytest.raises(ValueError, match="since the first partial_fit"):
+            model.partial_fit(X, y)
+        np.testing.assert_array_equal(model.coef_, coef)
+        model.fit(X, y)  # fit starts over with the new parameters
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(learning_rate="optimal", alpha=0.0),
+        dict(learning_rate="pa1"),  # needs epsilon_insensitive
+        dict(average=True, ema_decay=0.9),
+        dict(penalty="elasticnet", l1_ratio=None),
+        dict(n_jobs=0),
+    ],
+)
+def test_partial_fit_checks_the_parameters_at_every_call(params):
+    X, y = make_data()
+    model = SGDRegressor(random_state=0).partial_fit(X, y)
+    model.set_params(**params)
+    with pytest.raises(ValueError):
+        model.partial_fit(X, y)
+
+
+def test_partial_fit_uses_a_new_eta0_like_scikit_learn():
+    X, y = make_data()
+    params = dict(learning_rate="constant", eta0=1e-4, shuffle=False)
+    ours = SGDRegressor(**params).partial_fit(X, y)
+    sk = SkSGDRegressor(**params).partial_fit(X, y)
+    ours.set_params(eta0=0.05).partial_fit(X, y)
+    sk.set_params(eta0=0.05).partial_fit(X, y)
+    np.testing.assert_allclose(ours.coef_, sk.coef_, rtol=1e-9)
+
+
+def test_partial_fit_baseline_follows_the_data():
+    # a first chunk of zero targets must not make every later chunk "diverge"
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((1000, 5))
+    w = np.arange(1.0, 6.0)
+    model = SGDRegressor(random_state=0).partial_fit(X, np.zeros(1000))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DivergenceWarning)
+        for _ in range(5):
+            model.partial_fit(X, X @ w + 3.0)
+    assert not model.diverged_
+    np.testing.assert_allclose(model.coef_, w, atol=0.05)
+
+
+# ------------------------------------------------------------ more bad input
+@pytest.mark.parametrize("loss", ["huber", "epsilon_insensitive"])
+def test_divergence_is_caught_for_losses_linear_in_the_residual(loss):
+    X, y = make_data()
+    model = SGDRegressor(
+        loss=loss, learning_rate="constant", eta0=1e3, max_iter=20, tol=None
+    )
+    with pytest.warns(DivergenceWarning):
+        model.fit(X, y)
+    assert model.diverged_
+    assert np.max(np.abs(model.coef_)) < 10
+
+
+def test_float32_warmup_fraction_is_a_fraction():
+    X, y = make_data()
+    params = dict(warmup=0.5, **SHORT)
+    a = SGDRegressor(**params).fit(X, y)
+    b = SGDRegressor(**dict(params, warmup=np.float32(0.5))).fit(X, y)
+    c = SGDRegressor(**dict(params, warmup=0)).fit(X, y)
+    assert_same_model(b, a)
+    assert not np.allclose(a.coef_, c.coef_)
+
+
+def test_values_that_overflow_float32_are_refused():
+    X, y = make_data(dtype=np.float32)
+    big = y.astype(np.float64)
+    big[0] = 1e39
+    with pytest.raises(ValueError, match="y has values too large for float32"):
+        SGDRegressor().fit(X, big)
+    model = SGDRegressor().partial_fit(X, y)
+    coef = model.coef_.copy()
+    X64 = X.astype(np.float64)
+    X64[0, 0] = 1e39
+    with pytest.raises(ValueError, match="X has values too large for float32"):
+        model.partial_fit(X64, y)
+    np.testing.assert_array_equal(model.coef_, coef)
+    with pytest.raises(ValueError, match="X has values too large"):
+        SGDRegressor(early_stopping=True).fit(X, y, X_val=X64, y_val=y)
+
+
+def test_a_starting_loss_that_overflows_is_an_error_not_a_divergence():
+    X, y = make_data()
+    with pytest.raises(ValueError, match="overflows"):
+        SGDRegressor().fit(X, y * 1e300)
+
+
+@pytest.mark.parametrize("rows", [slice(0, 1), slice(None)])
+def test_a_validation_set_without_two_targets_is_refused(rows):
+    X, y = make_data()
+    y_val = y[rows] if rows.stop == 1 else np.full_like(y, 2.0)
+    with pytest.raises(ValueError, match="y_val needs at least two"):
+        SGDRegressor(early_stopping=True).fit(X, y, X_val=X[rows], y_val=y_val)
+
+
+def test_predict_refuses_a_malformed_csr_matrix():
+    Xs, y = make_sparse()
+    model = SGDRegressor(**SHORT).fit(Xs, y)
+    bad = Xs.copy()
+    bad.indices[0] = 10**8
+    for call in (model.predict, lambda A: model.score(A, y)):
+        with pytest.raises(ValueError, match="CSR matrix is malformed"):
+            call(bad)
+
+
+def test_passive_aggressive_sums_duplicate_csr_entries():
+    Xs, y = make_sparse()
+    # the same matrix with every stored value split into two halves
+    counts = np.diff(Xs.indptr)
+    rows = np.repeat(np.arange(Xs.shape[0]), counts)
+    order = np.argsort(np.concatenate([rows, rows]), kind="stable")
+    data = np.concatenate([Xs.data / 2, Xs.data / 2])[order]
+    indices = np.concatenate([Xs.indices, Xs.indices])[order]
+    indptr = np.concatenate([[0], np.cumsum(2 * counts)])
+    split = sp.csr_matrix((data, indices, indptr), shape=Xs.shape)
+    assert split.nnz == 2 * Xs.nnz
+    np.testing.assert_allclose(split.toarray(), Xs.toarray())
+    params = dict(loss="epsilon_insensitive", learning_rate="pa1", **SHORT)
+    a = SGDRegressor(**params).fit(Xs, y)
+    b = SGDRegressor(**params).fit(split, y)
+    assert_same_model(b, a, rtol=1e-10)
+
+
+def test_warm_start_with_another_feature_count_names_x():
+    X, y = make_data()
+    model = SGDRegressor(warm_start=True, **SHORT).fit(X, y)
+    with pytest.raises(ValueError, match="X has 3 features, but warm_start"):
+        model.fit(X[:, :3], y)
