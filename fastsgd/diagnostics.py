@@ -10,13 +10,13 @@ verdict    what the curve does                          fixes
 ========== ============================================ ========================
 explodes   diverges, or climbs back above its best       lower eta, scale the
                                                         features, clip gradients
-flat       still falls at its first pace: has not bent  raise eta, normalise the
-                                                        features, start closer
+flat       still falls at its first pace: has not bent, raise eta, normalise the
+           or still falls steadily at its end           features, start closer
 overfits   validation loss rises while training falls   weight decay, early
                                                         stopping, more data
 noisy      jitters around a floor instead of settling   bigger batch, momentum,
                                                         decay eta
-healthy    falls, bends and settles                     nothing (fine tuning)
+healthy    falls, bends and settles (or reaches zero)   nothing (fine tuning)
 ========== ============================================ ========================
 
 The rules are checked in that order; their thresholds are the module constants
@@ -29,14 +29,14 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import clone
 
-from .linear_model import DivergenceWarning
+from .linear_model import DivergenceWarning, SGDRegressor
 
 __all__ = [
     "Diagnosis",
@@ -93,6 +93,26 @@ SCALE_RATIO = 10.0
 #: uncentred features: |mean| / std of a column above this (with an
 #: intercept, the offset couples it to the weight and stretches the valley).
 OFFSET_RATIO = 10.0
+#: flat (a curve that bent but has not settled): the last epochs all
+#: decreased and, extrapolating their geometric slow-down, the loss would
+#: still fall by more than this fraction of its final value. Measured on the
+#: 1000 x 20 data: GD at eta 0.1 (ends 6% above the optimum) projects 6%, GD
+#: at eta 0.03 (ends 4.7x above it) 77%; SGD on standardized diabetes at eta
+#: 1e-4 projects 71% after 10 epochs (4.7x above), 21% after 40 (1.27x) and
+#: 0.8% after 80 (1.02x). Jittering runs never have a monotone tail.
+FLAT_REMAINING = 0.1
+#: ... and that fall is more than this fraction of the whole descent (done
+#: plus projected). A run converging geometrically to a zero loss (noise-free
+#: data) always projects a fall comparable to its final value; this keeps
+#: momentum at a loss of 1e-14 from reading as flat. GD at eta 0.1 projects
+#: 0.3% of its descent, the diabetes runs above 40% (10 epochs) and 3% (40).
+FLAT_DESCENT = 0.01
+#: machine precision: losses below this multiple of the loss scale (by
+#: default the largest loss of the curve; ``0.5 * mean(y**2)`` is the natural
+#: one for squared error) are rounding noise, i.e. zero. Rounding the
+#: residuals to float64 leaves losses near 1e-32 times the scale; 1e-20 is
+#: residuals of 1e-10 of the targets, far below any fit worth judging.
+LOSS_FLOOR = 1e-20
 #: lr_sweep: candidates for best_eta reach a final loss within this fraction
 #: of the lowest final loss of the sweep.
 BEST_RTOL = 0.05
@@ -105,6 +125,12 @@ _SUMMARIES = {
     "noisy": "the loss jitters around a floor instead of settling: gradient noise",
     "healthy": "the loss falls, bends and settles",
 }
+#: summaries for the second flat rule and for a loss at machine precision
+_STILL_FALLING = (
+    "the loss is still falling steadily at the end: it has not converged "
+    "(the learning rate is too small, or there were too few epochs)"
+)
+_AT_ZERO = "the loss reached zero (machine precision): a perfect fit"
 
 
 @dataclass(frozen=True)
@@ -143,6 +169,7 @@ class Diagnosis:
             ("pace", "pace {:.2f}"),
             ("tail_std", "tail jitter {:.2%}"),
             ("rise", "final/best {:.2f}"),
+            ("remaining", "still to fall ~{:.0%}"),
             ("excess", "above optimum {:.1%}"),
             ("val_rise", "validation rise {:.1%}"),
             ("best_epoch", "best validation epoch {:.0f}"),
@@ -164,13 +191,21 @@ class Diagnosis:
 
 
 # ---------------------------------------------------------------- the curves
-def _as_curve(values, name):
+def _as_curve(values, name, loss=True):
+    """Return ``values`` as a 1-D float array; a loss must not be negative."""
     try:
         arr = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be a sequence of numbers.") from None
     if arr.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional; got shape {arr.shape}.")
+    if loss and np.any(arr < 0):
+        # NaN compares False: a NaN loss is an explosion, not bad input
+        first = int(np.flatnonzero(arr < 0)[0])
+        raise ValueError(
+            f"{name} has a negative value ({arr[first]:g} at epoch {first + 1}); "
+            "losses are >= 0."
+        )
     return arr
 
 
@@ -186,7 +221,7 @@ def _extract(obj):
         scores = getattr(obj, "validation_scores_", None)
         val = None
         if scores is not None and len(scores):
-            val = 1.0 - _as_curve(scores, "validation_scores_")
+            val = 1.0 - _as_curve(scores, "validation_scores_", loss=False)
         return loss, val, False, bool(getattr(obj, "diverged_", False)), obj
     if isinstance(obj, Mapping):
         unknown = set(obj) - {"loss", "validation", "validation_score", "diverged"}
@@ -204,18 +239,27 @@ def _extract(obj):
         if obj.get("validation") is not None:
             val, val_is_loss = _as_curve(obj["validation"], "validation"), True
         elif obj.get("validation_score") is not None:
-            val = 1.0 - _as_curve(obj["validation_score"], "validation_score")
+            val = 1.0 - _as_curve(obj["validation_score"], "validation_score", False)
         if val is not None and val.shape != loss.shape:
             raise ValueError(
                 f"the validation curve has {val.shape[0]} epochs, the loss "
                 f"{loss.shape[0]}."
             )
-        return loss, val, val_is_loss, bool(obj.get("diverged", False)), None
-    if isinstance(obj, (str, bytes)) or not isinstance(obj, (Sequence, np.ndarray)):
+        diverged = obj.get("diverged", False)
+        # bool("no") is True: only a real bool can say whether a run diverged
+        if not isinstance(diverged, (bool, np.bool_)):
+            raise TypeError(
+                f"'diverged' must be a bool; got {type(diverged).__name__} "
+                f"{diverged!r}."
+            )
+        return loss, val, val_is_loss, bool(diverged), None
+    if isinstance(obj, (str, bytes)) or not isinstance(obj, Iterable):
         raise TypeError(
             "diagnose needs a fitted SGDRegressor, a sequence of losses or a "
             f"dict with 'loss'; got {type(obj).__name__}."
         )
+    if not hasattr(obj, "__array__") and not hasattr(obj, "__len__"):
+        obj = list(obj)  # a generator or other one-shot iterable
     return _as_curve(obj, "the loss curve"), None, False, False, None
 
 
@@ -231,7 +275,29 @@ def _tail_std(tail):
     return float(np.sqrt(np.mean(np.diff(tail, 2) ** 2) / 6.0) / level)
 
 
-def _evidence(loss, val, val_is_loss, optimum):
+def _remaining(loss):
+    """How far the loss still falls if the last epochs' trend goes on.
+
+    Only for a tail whose last ``max(4, n // 4)`` epochs all decreased: the
+    drops shrink by a factor ``q`` per epoch (measured from the two halves of
+    that tail), so the loss is heading ``drop * q / (1 - q)`` further down.
+    Returns that fall as fractions of the final loss and of the whole descent
+    (``first - final`` plus the fall), or None when the tail is too short or
+    not monotone (noise, a plateau).
+    """
+    drops = -np.diff(loss)
+    k = max(4, loss.shape[0] // 4)
+    if drops.shape[0] < k or not np.all(drops[-k:] > 0) or loss[-1] <= 0:
+        return None
+    h = k // 2
+    q = (drops[-h:].sum() / drops[-2 * h : -h].sum()) ** (1.0 / h)
+    if q >= 1.0:
+        return np.inf, 1.0
+    fall = drops[-1] * q / (1.0 - q)
+    return float(fall / loss[-1]), float(fall / (loss[0] - loss[-1] + fall))
+
+
+def _evidence(loss, val, val_is_loss, optimum, floor):
     n = loss.shape[0]
     ev = {"epochs": float(n)}
     if n == 0:
@@ -247,7 +313,9 @@ def _evidence(loss, val, val_is_loss, optimum):
     )
     if not np.all(np.isfinite(loss)):
         return ev
-    ev["rise"] = final / best if best > 0 else (1.0 if final == best else np.inf)
+    ev["floor"] = floor
+    # losses below the floor are rounding noise: no ratio to them means much
+    ev["rise"] = max(final, floor) / max(best, floor) if final > floor else 1.0
     ev["decrease"] = 1.0 - final / first if first != 0 else 0.0
     if n >= 2:
         ev["monotone"] = float(np.mean(np.diff(loss) < 0))
@@ -259,8 +327,11 @@ def _evidence(loss, val, val_is_loss, optimum):
         tail = loss[n // 2 :]
         ev["tail_std"] = _tail_std(tail)
         ev["tail_ups"] = float(np.mean(np.diff(tail) > 0))
+    remaining = _remaining(loss)
+    if remaining is not None:
+        ev["remaining"], ev["unfinished"] = remaining
     if optimum is not None and optimum > 0:
-        ev["excess"] = final / optimum - 1.0
+        ev["excess"] = max(final, floor) / max(optimum, floor) - 1.0
     if val is not None and val.shape[0] and np.all(np.isfinite(val)):
         b = int(np.argmin(val))
         vbest, vfinal = float(val[b]), float(val[-1])
@@ -279,8 +350,8 @@ def _verdict(ev, diverged, finite):
     if diverged or not finite or ev.get("rise", 1.0) > EXPLODE_RISE:
         return "explodes"
     n = ev["epochs"]
-    if n < 2:
-        return "healthy"
+    if n < 2 or ev["final_loss"] <= ev["floor"]:
+        return "healthy"  # one epoch is tentative; a zero loss is a perfect fit
     excess = ev.get("excess")
     no_move = abs(ev["decrease"]) < 1e-9
     if no_move and (excess is None or excess > NOISY_EXCESS):
@@ -299,6 +370,17 @@ def _verdict(ev, diverged, finite):
             return "overfits"
     if ev.get("tail_std", 0.0) > NOISY_STD and ev["tail_ups"] >= NOISY_UPS:
         return "noisy"
+    # bent but not settled: still falling steadily at the end ("remaining" is
+    # only measured on a monotone tail), or well above the optimum while it is
+    if (
+        "remaining" in ev
+        and ev["unfinished"] > FLAT_DESCENT
+        and (
+            ev["remaining"] > FLAT_REMAINING
+            or (excess is not None and excess > NOISY_EXCESS)
+        )
+    ):
+        return "flat"
     if (
         excess is not None
         and excess > NOISY_EXCESS
@@ -335,8 +417,12 @@ def _fixes(verdict, model, ev, unscaled):
         raise_ = "Raise the learning rate 10x"
         if eta is not None:
             raise_ += f": eta0={eta:g} -> {eta * 10:g}"
+        if ev.get("pace", np.nan) < FLAT_PACE:  # bent but still falling
+            raise_ += " (or run lr_sweep), or train for more epochs"
+        else:
+            raise_ += " (or run lr_sweep)"
         fixes = [
-            raise_ + " (or run lr_sweep).",
+            raise_ + ".",
             "Normalise the features (sklearn.preprocessing.StandardScaler) so "
             "one rate suits every coordinate.",
             "Start closer: a better initialisation (coef_init, e.g. closed_form "
@@ -463,22 +549,30 @@ def feature_scale_warnings(X, feature_names=None):
     return out
 
 
-def diagnose(model_or_curves, X=None, *, optimum=None, feature_names=None):
+def diagnose(model_or_curves, X=None, *, optimum=None, feature_names=None, scale=None):
     """Diagnose a training run from its loss curve.
 
     Parameters
     ----------
-    model_or_curves : SGDRegressor, Pipeline, sequence of float or dict
+    model_or_curves : SGDRegressor, Pipeline, array-like of float or dict
         A fitted :class:`~fastsgd.SGDRegressor` (its ``loss_curve_``,
         ``validation_scores_`` and ``diverged_`` are read) or a fitted
         scikit-learn Pipeline ending with one (``X`` then goes through the
         other steps first); or the training
-        loss per epoch; or a dict with ``'loss'`` and optionally
+        loss per epoch (any 1-D array-like, e.g. a list, an ndarray or a
+        pandas Series; a generator is read into a list); or a dict with
+        ``'loss'`` and optionally
         ``'validation'`` (validation loss per epoch, same units),
-        ``'validation_score'`` (validation R^2 per epoch) and ``'diverged'``.
+        ``'validation_score'`` (validation R^2 per epoch) and ``'diverged'``
+        (a bool). Losses must be >= 0 (NaN and inf mean an explosion). A
+        validation curve with NaN or inf cannot be judged: with a finite
+        training loss, diagnose then warns (RuntimeWarning, repeated in
+        ``warnings``) and skips the overfitting rule.
     X : {array-like, sparse matrix} of shape (n_samples, n_features), default=None
         The training features; when given their scales are checked (see
-        :func:`feature_scale_warnings`).
+        :func:`feature_scale_warnings`). They must be finite and, with a
+        model, have its ``n_features_in_`` columns; a DataFrame's column
+        names are used in the warnings.
     optimum : float, default=None
         The best achievable training loss in the units of the curve (for
         squared error, half the mean squared error of the closed-form
@@ -486,6 +580,12 @@ def diagnose(model_or_curves, X=None, *, optimum=None, feature_names=None):
         that hovers above the optimum be called noisy.
     feature_names : sequence of str, default=None
         Names of the columns of ``X`` for the warnings.
+    scale : float, default=None
+        The size of the loss before any learning, in (0, inf): for squared
+        error ``0.5 * mean(y**2)``, the loss of predicting zero. A loss below
+        ``LOSS_FLOOR * scale`` (1e-20) is rounding noise: a run that ends
+        there is ``healthy`` (a perfect fit), and ratios to such losses are
+        not read. Default: the largest loss of the curve.
 
     Returns
     -------
@@ -493,7 +593,8 @@ def diagnose(model_or_curves, X=None, *, optimum=None, feature_names=None):
         ``verdict`` is decided by the first rule that holds:
 
         1. ``explodes``: the model diverged, a loss is not finite, or
-           ``rise = final / best > EXPLODE_RISE`` (1.5);
+           ``rise = final / best > EXPLODE_RISE`` (1.5); a run that ends at
+           zero (below the floor, see ``scale``) is then ``healthy``;
         2. ``flat``: the loss does not move at all, or the second half of the
            epochs falls by at least ``FLAT_PACE`` (0.5) of the drop of the
            first half with at least ``FLAT_MONOTONE`` (80%) of the epochs
@@ -508,36 +609,68 @@ def diagnose(model_or_curves, X=None, *, optimum=None, feature_names=None):
            differences) and goes up in at least ``NOISY_UPS`` (20%) of its
            epochs, or (with ``optimum``) the run ends more than
            ``NOISY_EXCESS`` (10%) above it without settling;
-        5. ``healthy`` otherwise.
+        5. ``flat`` too: the last ``max(4, epochs // 4)`` epochs all
+           decreased, the loss is heading further down by more than
+           ``FLAT_DESCENT`` (1%) of its whole descent (``unfinished``,
+           extrapolated from how fast the drops shrink), and that fall is
+           more than ``FLAT_REMAINING`` (10%) of the final loss
+           (``remaining``) or, with ``optimum``, the run ends more than
+           ``NOISY_EXCESS`` above it: the curve bent but has not converged
+           (this rule comes after the noise rule; the optimum part of rule 4
+           is checked after it);
+        6. ``healthy`` otherwise.
 
         ``evidence`` holds ``epochs``, ``first_loss``, ``final_loss``,
         ``best_loss``, ``best_loss_epoch``, ``rise``, ``decrease``
         (``1 - final / first``), ``monotone`` (fraction of decreasing epochs),
-        ``pace``, ``tail_std``, ``tail_ups``, ``excess`` (with ``optimum``) and, with a
+        ``pace``, ``tail_std``, ``tail_ups``, ``remaining``, ``unfinished``, ``floor``,
+        ``excess`` (with ``optimum``) and, with a
         validation curve, ``best_epoch``, ``val_best``, ``val_final``,
         ``val_rise``, ``train_after_best`` and ``gap`` (validation loss only).
         Entries that need more epochs than were run are left out.
     """
+    if X is not None:
+        X = _check_X(model_or_curves, X)
+        if feature_names is None and hasattr(X, "columns"):
+            feature_names = [str(c) for c in X.columns]
     if hasattr(model_or_curves, "steps") and hasattr(model_or_curves, "fit"):
         # a Pipeline: diagnose its final estimator on the data it was fed
         if X is not None:
             X = model_or_curves[:-1].transform(X)
+            if hasattr(X, "columns"):
+                feature_names = [str(c) for c in X.columns]
+            elif feature_names is not None and len(feature_names) != X.shape[1]:
+                feature_names = None  # the steps changed the columns
         model_or_curves = model_or_curves.steps[-1][1]
     loss, val, val_is_loss, diverged, model = _extract(model_or_curves)
     if optimum is not None:
         optimum = float(optimum)
         if not (np.isfinite(optimum) and optimum > 0):
             raise ValueError(f"optimum must be a positive number; got {optimum}.")
+    if scale is not None:
+        scale = float(scale)
+        if not (np.isfinite(scale) and scale > 0):
+            raise ValueError(f"scale must be a positive number; got {scale}.")
     if loss.shape[0] == 0 and not diverged:
         raise ValueError("the loss curve is empty: nothing to diagnose.")
     finite = bool(np.all(np.isfinite(loss)))
-    ev = _evidence(loss, val, val_is_loss, optimum)
+    notes = []
+    if val is not None and finite and not np.all(np.isfinite(val)):
+        bad = np.flatnonzero(~np.isfinite(val))
+        msg = (
+            f"the validation curve has {bad.size} NaN/inf value(s) (first at "
+            f"epoch {bad[0] + 1}): the overfitting check was skipped."
+        )
+        warnings.warn(msg, RuntimeWarning, stacklevel=2)
+        notes.append(msg)
+    if scale is None:
+        scale = float(np.max(loss)) if finite and loss.size else 0.0
+    ev = _evidence(loss, val, val_is_loss, optimum, LOSS_FLOOR * scale)
     ev["diverged"] = float(diverged)
     verdict = _verdict(ev, diverged, finite)
-    notes = []
     unscaled = False
     if X is not None:
-        notes = feature_scale_warnings(X, feature_names)
+        notes += feature_scale_warnings(X, feature_names)
         unscaled = any(n.startswith("unscaled") for n in notes)
     n = loss.shape[0]
     if n < MIN_EPOCHS and verdict != "explodes":
@@ -550,8 +683,38 @@ def diagnose(model_or_curves, X=None, *, optimum=None, feature_names=None):
         evidence=ev,
         fixes=_fixes(verdict, model, ev, unscaled),
         warnings=tuple(notes),
-        summary=_SUMMARIES[verdict],
+        summary=_summary(verdict, ev),
     )
+
+
+def _summary(verdict, ev):
+    if verdict == "healthy" and ev.get("final_loss", 1.0) <= ev.get("floor", -1.0):
+        return _AT_ZERO
+    if verdict == "flat" and ev.get("pace", np.nan) < FLAT_PACE:
+        return _STILL_FALLING  # rule 5: it bent, but is not done
+    return _SUMMARIES[verdict]
+
+
+def _check_X(model, X):
+    """Check the features given to :func:`diagnose`: finite, the model's width."""
+    if sp.issparse(X):
+        values, shape = X.data, X.shape
+    else:
+        try:
+            values = np.asarray(X, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise TypeError("X must be numeric features.") from None
+        shape = values.shape
+    if len(shape) != 2:
+        raise ValueError(f"X must be 2-D; got shape {shape}.")
+    expected = getattr(model, "n_features_in_", None)
+    if expected is not None and shape[1] != expected:
+        raise ValueError(
+            f"X has {shape[1]} features but the model was fitted on {expected}."
+        )
+    if not np.all(np.isfinite(values)):
+        raise ValueError("X contains NaN or inf; pass the finite training features.")
+    return X
 
 
 # -------------------------------------------------------------- the LR sweep
@@ -650,7 +813,9 @@ def lr_sweep(
     Parameters
     ----------
     estimator : SGDRegressor
-        The configuration to sweep (fitted or not; it is not modified).
+        The configuration to sweep: a :class:`fastsgd.SGDRegressor` instance
+        (fitted or not; it is not modified). Other estimators keep no
+        ``loss_curve_`` to diagnose and are rejected before any fit.
     X : array-like of shape (n_samples, n_features)
         Training features.
     y : array-like of shape (n_samples,)
@@ -675,19 +840,45 @@ def lr_sweep(
         did not explode; when no run is healthy, the rate of that lowest
         final loss; None when every run exploded.
     """
-    if not hasattr(estimator, "set_params") or "eta0" not in estimator.get_params():
-        raise TypeError("lr_sweep needs an SGDRegressor-like estimator with eta0.")
+    # every check before the first fit: a sweep can take minutes
+    if isinstance(estimator, type):
+        raise TypeError(
+            f"lr_sweep needs an estimator instance, not the class "
+            f"{estimator.__name__}: pass {estimator.__name__}(...)."
+        )
+    if not isinstance(estimator, SGDRegressor):
+        # sklearn's SGDRegressor has eta0 too, but no loss_curve_ to diagnose
+        raise TypeError(
+            "lr_sweep needs a fastsgd SGDRegressor (it diagnoses each run's "
+            f"loss_curve_); got {type(estimator).__name__}."
+        )
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)):
         raise TypeError(f"epochs must be an int; got {type(epochs).__name__}.")
     if epochs < 2:
         raise ValueError(f"epochs must be >= 2; got {epochs}.")
+    if callback is not None and not callable(callback):
+        raise TypeError(
+            f"callback must be callable (i, eta, model, seconds); got "
+            f"{type(callback).__name__}."
+        )
     if etas is None:
         eta0 = float(estimator.get_params()["eta0"])
         etas = eta0 * 10.0 ** np.arange(-3, 3)
-    etas = np.asarray(etas, dtype=np.float64).ravel()
+    if isinstance(etas, (str, bytes)):
+        raise TypeError(f"etas must be a sequence of positive numbers; got {etas!r}.")
+    try:
+        etas = np.asarray(etas, dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        raise TypeError("etas must be a sequence of positive numbers.") from None
     if etas.size == 0 or not np.all(np.isfinite(etas)) or np.any(etas <= 0):
         raise ValueError("etas must be a non-empty sequence of positive numbers.")
     etas = np.unique(etas)
+    # the loss of predicting zero: below LOSS_FLOOR of it a loss is rounding
+    try:
+        scale = 0.5 * float(np.mean(np.asarray(y, dtype=np.float64) ** 2))
+    except (TypeError, ValueError):
+        scale = np.nan  # fit reports the bad target
+    scale = scale if np.isfinite(scale) and scale > 0 else None
     curves, verdicts, finals, diags, times = [], [], [], [], []
     for i, eta in enumerate(etas):
         model = clone(estimator).set_params(
@@ -698,7 +889,7 @@ def lr_sweep(
             warnings.simplefilter("ignore", DivergenceWarning)
             model.fit(X, y, sample_weight=sample_weight)
         seconds = time.perf_counter() - start
-        diag = diagnose(model)
+        diag = diagnose(model, scale=scale)
         curve = np.asarray(model.loss_curve_, dtype=np.float64)
         curves.append(curve)
         verdicts.append(diag.verdict)

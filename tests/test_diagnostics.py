@@ -450,3 +450,171 @@ def test_dataset_parameters_are_checked():
         spread_scales(low=0.0)
     with pytest.raises(TypeError, match="random_state"):
         well_conditioned(random_state=None)
+
+
+# ------------------------------------------------- still falling at the end
+def test_a_curve_still_falling_at_its_end_is_flat_not_healthy():
+    # bent (pace 0.29 < FLAT_PACE) but still 12% down per epoch, 2.2x above
+    # its plateau at 1: it has not converged
+    curve = 1 + 9 * 0.8 ** np.arange(10)
+    diag = diagnose(curve)
+    assert diag.verdict == "flat"
+    assert diag.evidence["remaining"] > D.FLAT_REMAINING
+    assert "still falling" in diag.summary
+    assert "more epochs" in diag.fixes[0]
+    # the same shape run long enough settles, and is healthy
+    assert diagnose(1 + 9 * 0.8 ** np.arange(80)).verdict == "healthy"
+
+
+def test_slow_gd_that_bent_but_is_far_from_the_optimum_is_flat(noisy_data):
+    X, y = noisy_data
+    coef, icpt = closed_form(X, y)
+    optimum = 0.5 * np.mean((X @ coef + icpt - y) ** 2)
+    slow = make(batch_size="full", eta0=0.03).fit(X, y)  # ends 4.7x above
+    assert diagnose(slow).evidence["pace"] < D.FLAT_PACE
+    assert diagnose(slow).verdict == "flat"
+    assert diagnose(slow, optimum=optimum).verdict == "flat"
+
+
+def test_sgd_at_a_tiny_rate_on_diabetes_is_flat_until_it_settles():
+    # the audit's case: standardized features, the raw target
+    X, y, _ = diabetes(standardize_target=False)
+    coef, icpt = closed_form(X, y)
+    optimum = 0.5 * np.mean((X @ coef + icpt - y) ** 2)
+
+    def run(epochs):
+        return SGDRegressor(
+            random_state=0,
+            eta0=1e-4,
+            learning_rate="constant",
+            tol=None,
+            max_iter=epochs,
+        ).fit(X, y)
+
+    short = run(10)  # ends 4.7x above the optimum, falling every epoch
+    assert short.loss_curve_[-1] > 4 * optimum
+    assert diagnose(short).verdict == "flat"
+    assert diagnose(short, optimum=optimum).verdict == "flat"
+    assert diagnose(run(80), optimum=optimum).verdict == "healthy"  # 1.02x
+
+
+# ------------------------------------------------------ machine precision
+def test_a_loss_at_machine_precision_is_a_perfect_fit():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 1))
+    y = 2 * X[:, 0] + 1  # no noise: the optimum is 0 up to rounding
+    scale = 0.5 * np.mean(y**2)
+    # rounding jitter around 1e-32 must not read as an explosion or noise
+    jitter = [0.5, 1e-9, 2e-32, 6e-32, 3e-32, 9e-32, 1e-32, 5e-32, 2e-32, 4e-32]
+    diag = diagnose(jitter, scale=scale, optimum=1.2e-32)
+    assert diag.verdict == "healthy"
+    assert "perfect fit" in diag.summary
+    assert diag.evidence["excess"] == 0.0
+    assert diagnose(jitter[2:], scale=scale).verdict == "healthy"
+    model = make(batch_size=1, eta0=0.1).fit(X, y)
+    assert model.loss_curve_[-1] < 1e-20 * scale
+    assert diagnose(model, X, scale=scale).verdict == "healthy"
+    with pytest.raises(ValueError, match="scale"):
+        diagnose(jitter, scale=0.0)
+
+
+def test_a_zero_loss_throughout_is_healthy_not_flat():
+    diag = diagnose(np.zeros(30))
+    assert diag.verdict == "healthy"
+    assert diag.fixes[0] == "Nothing to fix."
+    assert diagnose([4.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]).verdict == "healthy"
+
+
+# ------------------------------------------------------- input checks
+def test_negative_losses_are_rejected():
+    with pytest.raises(ValueError, match="negative.*epoch 1"):
+        diagnose(-30.0 + np.arange(1, 31))
+    with pytest.raises(ValueError, match="validation"):
+        diagnose({"loss": [2.0, 1.0], "validation": [1.0, -1.0]})
+    # validation scores (R^2) may be negative
+    score = diagnose({"loss": [2.0, 1.0], "validation_score": [-0.5, 0.2]})
+    assert score.verdict == "healthy"
+
+
+def test_diverged_must_be_a_real_bool():
+    with pytest.raises(TypeError, match="'diverged' must be a bool"):
+        diagnose({"loss": [1.0, 0.5, 0.4], "diverged": "no"})
+    assert diagnose({"loss": [5.0, 1.0], "diverged": np.bool_(True)}).verdict == (
+        "explodes"
+    )
+    assert diagnose({"loss": [1.0, 0.5, 0.4], "diverged": False}).verdict != (
+        "explodes"
+    )
+
+
+def test_a_non_finite_validation_curve_is_reported_not_dropped():
+    t = np.arange(20.0)
+    val = 1.0 + np.exp(-t / 3)
+    val[5] = np.nan
+    with pytest.warns(RuntimeWarning, match="epoch 6.*overfitting check"):
+        diag = diagnose({"loss": 0.5 + np.exp(-t / 3), "validation": val})
+    assert any("NaN/inf" in w for w in diag.warnings)
+    assert "val_rise" not in diag.evidence
+
+
+def test_any_one_dimensional_array_like_is_a_curve():
+    pd = pytest.importorskip("pandas")
+    curve = 1.0 + 9.0 * np.exp(-np.arange(40.0) / 3)
+    expected = diagnose(curve)
+    assert diagnose(pd.Series(curve)).evidence == expected.evidence
+    assert diagnose(x for x in curve).evidence == expected.evidence
+
+
+def test_X_is_checked_against_the_model(noisy_data):
+    X, y = noisy_data
+    model = make(batch_size=32, eta0=0.01, max_iter=5).fit(X, y)
+    with pytest.raises(ValueError, match="X has 19 features.*fitted on 20"):
+        diagnose(model, X[:, :19])
+    bad = X.copy()
+    bad[3, 2] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        diagnose(model, bad)
+
+
+def test_dataframe_column_names_are_used_in_the_warnings():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    Z = rng.standard_normal((200, 3)) * [1.0, 1.0, 50.0]
+    frame = pd.DataFrame(Z, columns=["age", "bmi", "income"])
+    (msg,) = diagnose([2.0, 1.0, 0.9], frame).warnings[:1]
+    assert "'income'" in msg and "column 2" not in msg
+
+
+def test_lr_sweep_rejects_bad_input_before_any_fit(noisy_data, monkeypatch):
+    from sklearn.linear_model import SGDRegressor as SkSGD
+
+    X, y = noisy_data
+
+    def no_fit(self, *a, **k):
+        raise AssertionError("lr_sweep fitted before checking its arguments")
+
+    monkeypatch.setattr(SGDRegressor, "fit", no_fit)
+    monkeypatch.setattr(SkSGD, "fit", no_fit)
+    with pytest.raises(TypeError, match="fastsgd SGDRegressor.*loss_curve_"):
+        lr_sweep(SkSGD(), X, y, epochs=3)
+    with pytest.raises(TypeError, match="instance.*SGDRegressor\\(...\\)"):
+        lr_sweep(SGDRegressor, X, y, epochs=3)
+    with pytest.raises(TypeError, match="callback must be callable"):
+        lr_sweep(SGDRegressor(), X, y, epochs=3, callback=5)
+    with pytest.raises(TypeError, match="etas"):
+        lr_sweep(SGDRegressor(), X, y, etas="abc")
+    with pytest.raises(TypeError, match="etas"):
+        lr_sweep(SGDRegressor(), X, y, etas=[0.1, "x"])
+
+
+def test_geometric_convergence_to_zero_is_not_flat():
+    # noise-free data: the loss falls 30% per epoch to 1e-14 of its start;
+    # the fall still ahead is large next to the final loss, tiny next to the
+    # descent: converged for any purpose
+    curve = 0.5 * 0.7 ** np.arange(90)
+    diag = diagnose(curve)
+    assert diag.evidence["remaining"] > D.FLAT_REMAINING
+    assert diag.evidence["unfinished"] < D.FLAT_DESCENT
+    assert diag.verdict == "healthy"
+    # an optimum at rounding level does not make it flat either
+    assert diagnose(curve, optimum=1e-32, scale=0.5).verdict == "healthy"
