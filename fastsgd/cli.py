@@ -164,6 +164,8 @@ def _number(cast, what, accept):
 
 
 _positive_int = _number(int, "a positive integer", lambda v: v >= 1)
+# a learning-rate sweep judges curves: it needs at least 2 epochs per rate
+_sweep_epochs = _number(int, "an integer >= 2", lambda v: v >= 2)
 _nonneg_int = _number(int, "an integer >= 0", lambda v: v >= 0)
 _positive_float = _number(float, "a positive number", lambda v: v > 0)
 _nonneg_float = _number(float, "a number >= 0", lambda v: v >= 0)
@@ -212,6 +214,13 @@ def _check_output(path, what):
     return path
 
 
+def _umask():
+    """Return the process umask (reading it means setting it: set it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def _atomic(path):
     """Yield a temporary path beside ``path``; rename it over ``path`` on success."""
@@ -220,15 +229,38 @@ def _atomic(path):
     os.close(fd)
     try:
         yield tmp
+        # mkstemp makes the file 0600; give it the permissions open() would
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
 
 
+def _figure_format(path):
+    """Return the image format matplotlib writes for ``path``'s extension.
+
+    The temporary file ends in ``.part``, so the format must be explicit;
+    an unknown extension is an error (exit 2) before any training.
+    """
+    ext = os.path.splitext(path)[1].lower().lstrip(".")
+    if not ext:
+        return "png"
+    from matplotlib.figure import Figure
+
+    supported = Figure().canvas.get_supported_filetypes()
+    if ext not in supported:
+        raise CLIError(
+            f"cannot write figure {path}: matplotlib does not write .{ext} files "
+            f"(use one of {', '.join('.' + e for e in sorted(supported))})"
+        )
+    return ext
+
+
 def _save_figure(fig, path):
+    fmt = _figure_format(path)
     with _atomic(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
+        fig.savefig(tmp, format=fmt, dpi=110)
 
 
 # ------------------------------------------------------------------- data
@@ -471,7 +503,7 @@ def _run_models(models, prob, args, optimum):
     try:
         for i, (label, model) in enumerate(models.items()):
             seconds = _fit_timed(model, prob.X, prob.y)
-            diag = diagnose(model, optimum=optimum)
+            diag = diagnose(model, optimum=optimum, scale=0.5 * np.mean(prob.y**2))
             curve = model.loss_curve_
             loss = f"loss {curve[-1]:.4g}" if curve else "diverged"
             rate = model.n_iter_ * prob.X.shape[0] / max(seconds, 1e-9)
@@ -491,6 +523,24 @@ def _bar_enabled(args):
     return None  # only when stderr is a terminal
 
 
+def _loss_floor(y):
+    """Losses (half MSE) below this are rounding noise for the target ``y``."""
+    from .diagnostics import LOSS_FLOOR
+
+    return LOSS_FLOOR * 0.5 * float(np.mean(np.square(y)))
+
+
+def _ratio(value, ref, floor, digits):
+    """``value / ref`` as text; ``-`` when ``ref`` is zero to rounding.
+
+    On noise-free data the optimum is ~1e-32: a ratio to it is rounding
+    noise (or 1e30), not a measure of the run.
+    """
+    if ref <= floor:
+        return "-"
+    return f"{value / ref:.{digits}f}"
+
+
 def _mse(model, X, y):
     if getattr(model, "diverged_", False) and not model.loss_curve_:
         return math.inf
@@ -507,6 +557,7 @@ def _scenario_optimizers(args, prob):
     models = _method_models(names, prob, args.epochs, args.batch_size, args.seed)
     runs = _run_models(models, prob, args, optimum if optimum > 0 else None)
     n = prob.X.shape[0]
+    floor = 2 * _loss_floor(prob.y)  # in MSE
     rows = []
     if "closed" in names:
         rows.append(
@@ -522,12 +573,11 @@ def _scenario_optimizers(args, prob):
         )
     for label, model, seconds, diag in runs:
         mse = _mse(model, prob.X, prob.y)
-        ratio = mse / cf_mse if cf_mse > 0 else math.nan
         rows.append(
             [
                 label,
                 f"{mse:.5g}",
-                f"{ratio:.3f}",
+                _ratio(mse, cf_mse, floor, 3),
                 str(model.n_iter_),
                 f"{seconds * 1e3:.1f} ms",
                 _rate(model.n_iter_ * n / max(seconds, 1e-9)),
@@ -691,14 +741,18 @@ def _scenario_endings(args, prob):
         for i, (label, model) in enumerate(runs.items()):
             curve, seconds = _per_epoch_objective(model, prob, args.epochs)
             curves[label] = curve
-            diag = diagnose(curve, optimum=optimum) if curve.size else None
+            diag = (
+                diagnose(curve, optimum=optimum, scale=0.5 * np.mean(prob.y**2))
+                if curve.size
+                else None
+            )
             verdict = diag.verdict if diag else "explodes"
             final = curve[-1] if curve.size else math.inf
             rows.append(
                 [
                     label,
                     f"{2 * final:.5g}",
-                    f"{final / optimum:.4f}",
+                    _ratio(final, optimum, _loss_floor(prob.y), 4),
                     str(curve.size),
                     f"{seconds * 1e3:.0f} ms",
                     verdict,
@@ -1148,9 +1202,15 @@ def cmd_compare(args):
         prob = _problem(args, default=default, need_two=args.scenario == "ravine")
     if args.epochs is None:
         args.epochs = {"adamw-vs-l2": 100}.get(args.scenario, 30)
+    if args.scenario == "lr-test" and args.epochs < 2:
+        raise CLIError(
+            f"--scenario lr-test needs --epochs >= 2 (the sweep judges curves); "
+            f"got {args.epochs}"
+        )
     if args.batch_size is None:
         args.batch_size = {"ravine": 16, "lr-test": "full"}.get(args.scenario, 32)
     _need_matplotlib()
+    _figure_format(output)
     outcome = _SCENARIO_FUNCS[args.scenario](args, prob)
     _save_figure(outcome.figure, output)
     title = prob.note if prob is not None else "8 features with scales 0.1 to 10"
@@ -1168,6 +1228,7 @@ def cmd_sweep(args):
     output = _check_output(args.output, "figure")
     prob = _problem(args)
     _need_matplotlib()
+    _figure_format(output)
     _warm_up(prob.fit_intercept)
     est = SGDRegressor(
         penalty=None,
@@ -1250,9 +1311,16 @@ def cmd_fit(args):
         f"fastsgd fit: {args.data}: {X.shape[0]} rows x {X.shape[1]} features, "
         f"target {args.target!r}"
     )
+    if reg.diverged_:
+        # the blow-up is rolled back: the diagnosis counts the epochs kept
+        ran = (
+            f"diverged in epoch {reg.n_iter_}; the loss curve keeps "
+            f"{len(reg.loss_curve_)} epochs from before the blow-up;"
+        )
+    else:
+        ran = f"{reg.n_iter_} epochs (stopped: {reg.stop_reason_})"
     print(
-        f"  {reg.n_iter_} epochs in {seconds:.3g} s (stopped: {reg.stop_reason_}), "
-        f"training R^2 {r2:.4f}, diagnosis: {diag.verdict}"
+        f"  {ran} in {seconds:.3g} s, training R^2 {r2:.4f}, diagnosis: {diag.verdict}"
     )
     for note in notes:
         print(note, file=sys.stderr)
@@ -1429,7 +1497,10 @@ def build_parser():
         help="mini-batch size or 'full' (default 32)",
     )
     p.add_argument(
-        "--epochs", type=_positive_int, default=20, help="epochs per rate (default 20)"
+        "--epochs",
+        type=_sweep_epochs,
+        default=20,
+        help="epochs per rate, >= 2 (default 20)",
     )
     p.add_argument(
         "--etas",
@@ -1555,8 +1626,11 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:
+        sub = next(
+            a for a in parser._actions if isinstance(a, argparse._SubParsersAction)
+        )
         print(
-            "fastsgd: error: choose a command: compare, sweep, fit, predict "
+            f"fastsgd: error: choose a command: {', '.join(sub.choices)} "
             "(see fastsgd --help)",
             file=sys.stderr,
         )

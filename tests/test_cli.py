@@ -485,3 +485,103 @@ def test_load_file_errors(tmp_path):
         load_file(tmp_path / "cols.npz", "x9")
     with pytest.raises(FileNotFoundError):
         load_file(tmp_path / "missing.csv")
+
+
+# ------------------------------------------------------------ audit fixes
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["sweep", "--epochs", "1", "-q"], "expected an integer >= 2, got 1"),
+        (["compare", "--scenario", "lr-test", "--epochs", "1", "-q"],
+         "lr-test needs --epochs >= 2"),
+        (["compare", "-q", "-o", "out.xyz"], "does not write .xyz files"),
+    ],
+)  # fmt: skip
+def test_more_bad_input_is_one_line_exit_2(in_tmp, capsys, args, message):
+    try:
+        code = cli.main(args)
+    except SystemExit as exc:  # argparse errors
+        code = exc.code
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert message in one_error_line(err)
+    assert only_files(in_tmp) == []
+
+
+def test_no_command_lists_every_command(capsys):
+    code = cli.main([])
+    err = capsys.readouterr().err
+    assert code == 2
+    parser = cli.build_parser()
+    (sub,) = [a for a in parser._actions if hasattr(a, "choices") and a.choices
+              and "fit" in a.choices]  # fmt: skip
+    for name in sub.choices:  # bench too, when it is installed
+        assert name in err
+
+
+def test_written_files_get_the_umask_permissions(in_tmp, capsys, table_data):
+    X, y = table_data
+    write_csv(in_tmp / "t.csv", X, y)
+    old = os.umask(0o022)
+    try:
+        code, _, _ = main(
+            capsys, "fit", "t.csv", "--target", "target", "-o", "m.joblib", "-q",
+            "--epochs", "5",
+        )  # fmt: skip
+        assert code == 0
+        code, _, _ = main(capsys, "predict", "m.joblib", "t.csv", "-o", "p.csv")
+        assert code == 0
+        os.umask(0o027)
+        code, _, _ = main(
+            capsys, "compare", "--optimizers", "closed,gd", "--epochs", "3", "-q"
+        )
+        assert code == 0
+    finally:
+        os.umask(old)
+    mode = {p.name: p.stat().st_mode & 0o777 for p in in_tmp.iterdir()}
+    assert mode["m.joblib"] == mode["p.csv"] == 0o644
+    assert mode["fastsgd-compare.png"] == 0o640
+
+
+def test_figure_format_follows_the_extension(in_tmp, capsys):
+    code, _, _ = main(
+        capsys, "compare", "--optimizers", "closed,gd", "--epochs", "3", "-q",
+        "-o", "out.jpg",
+    )  # fmt: skip
+    assert code == 0
+    assert (in_tmp / "out.jpg").read_bytes()[:3] == b"\xff\xd8\xff"  # JPEG
+    code, _, _ = main(capsys, "compare", "--optimizers", "closed,gd", "--epochs",
+                      "3", "-q", "-o", "out.svg")  # fmt: skip
+    assert code == 0
+    assert b"<svg" in (in_tmp / "out.svg").read_bytes()[:2000]
+
+
+def test_noise_free_data_is_healthy_and_ratios_to_zero_are_not_printed(in_tmp, capsys):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((300, 1))
+    write_csv(in_tmp / "one.csv", x, 2 * x[:, 0] + 1, names=["a"], target="y")
+    code, out, _ = main(
+        capsys, "compare", "--data", "one.csv", "--target", "y",
+        "--optimizers", "closed,gd,sgd,minibatch", "-q",
+    )  # fmt: skip
+    assert code == 0
+    rows = out.splitlines()[3:7]
+    assert [r.split()[-1] for r in rows[1:]] == ["healthy"] * 3
+    # the closed form's MSE is ~1e-32: no ratio to it is printed
+    assert all(r.split()[-6] == "-" for r in rows[1:]), out  # "0.9 ms" is 2
+    assert "e+" not in out
+
+
+def test_fit_reports_divergence_in_the_first_epoch_consistently(
+    in_tmp, capsys, table_data
+):
+    X, y = table_data
+    write_csv(in_tmp / "t.csv", X, y)
+    code, out, err = main(
+        capsys, "fit", "t.csv", "--target", "target", "--no-standardize",
+        "--learning-rate", "constant", "--eta0", "10",
+    )  # fmt: skip
+    assert code == 1
+    assert "the loss curve keeps 0 epochs from before the blow-up" in out
+    assert " 1 epochs" not in out
+    assert "evidence: 0 epochs" in err
