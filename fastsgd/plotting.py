@@ -121,6 +121,11 @@ def plot_loss_curves(
         raise ValueError("excess=True needs the optimum.")
     if optimum is not None and not np.isfinite(optimum):
         raise ValueError(f"optimum must be finite; got {optimum}.")
+    if optimum is not None and not excess and optimum <= 0:
+        # the reference line is drawn on a log axis: it must be positive
+        raise ValueError(
+            f"optimum must be in (0, inf) (or pass excess=True); got {optimum}."
+        )
     fig, (ax,) = _figure(ax, (7.0, 4.5))
     floor = np.inf
     for i, (item, label) in enumerate(zip(items, labels, strict=True)):
@@ -272,6 +277,12 @@ def plot_validation(model, ax=None):
     if not hasattr(model, "loss_curve_"):
         raise ValueError("plot_validation needs a fitted model.")
     if scores is None or len(scores) == 0:
+        if getattr(model, "diverged_", False) and getattr(model, "early_stopping", 0):
+            # the blow-up was rolled back to before the first epoch
+            raise ValueError(
+                "the validation curve is empty because training diverged in its "
+                "first epoch: lower eta0 or scale the features, then refit."
+            )
         raise ValueError(
             "the model has no validation_scores_: fit it with early_stopping=True."
         )
@@ -353,6 +364,8 @@ def plot_trajectories(
     if y.shape != (X.shape[0],):
         raise ValueError("y must have one value per row of X.")
     paths = [np.asarray(p, dtype=np.float64) for p in paths]
+    if not paths:
+        raise ValueError("no paths given: pass at least one (n, 2) path.")
     for p in paths:
         if p.ndim != 2 or p.shape[1] != 2:
             raise ValueError(f"each path must have shape (n, 2); got {p.shape}.")

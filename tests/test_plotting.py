@@ -167,3 +167,34 @@ def test_missing_matplotlib_is_a_clear_import_error(monkeypatch, models):
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     with pytest.raises(ImportError, match=r"fastsgd\[plot\]"):
         P.plot_loss_curves(models)
+
+
+@pytest.mark.parametrize("optimum", [-5.0, 0.0])
+def test_loss_curves_reject_a_non_positive_optimum(models, optimum):
+    with pytest.raises(ValueError, match=r"optimum must be in \(0, inf\)"):
+        P.plot_loss_curves([models["gd"]], optimum=optimum)
+    # the excess view subtracts it: any finite value is allowed there
+    assert isinstance(
+        P.plot_loss_curves([models["gd"]], optimum=optimum, excess=True), Figure
+    )
+
+
+def test_validation_of_a_run_diverged_in_its_first_epoch(data):
+    import warnings
+
+    X, y = data
+    model = SGDRegressor(
+        early_stopping=True, eta0=10.0, learning_rate="constant", random_state=0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X * 100.0, y)
+    assert model.diverged_ and not model.validation_scores_
+    with pytest.raises(ValueError, match="empty because training diverged"):
+        P.plot_validation(model)
+
+
+def test_trajectories_need_a_path():
+    X, y = ravine()
+    with pytest.raises(ValueError, match="no paths given"):
+        P.plot_trajectories([], X, y)
