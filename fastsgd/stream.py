@@ -12,7 +12,9 @@ Sources (see :class:`ChunkSource`):
 - a function returning a fresh iterable of ``(X, y)`` or ``(X, y,
   sample_weight)`` chunks (called once per epoch), a list of such chunks, or a
   one-shot iterator (one epoch only);
-- a pair of arrays or ``.npy`` paths ``(X, y)``, opened memory-mapped;
+- a pair of arrays or ``.npy`` paths ``(X, y)``, opened memory-mapped (other
+  array-likes, such as nested lists or a DataFrame and a Series, are
+  converted to arrays);
 - one ``.npy`` path or 2-D array holding the target in column ``target``;
 - a Parquet file (``.parquet`` / ``.pq``), read in record batches with
   pyarrow (the ``parquet`` extra), the target in the column named ``target``.
@@ -29,7 +31,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 
@@ -360,6 +362,16 @@ def fit_stream(
     estimator
         The trained estimator (the same object).
 
+    Raises
+    ------
+    ValueError, TypeError
+        A bad chunk (NaN, a wrong number of columns, not an ``(X, y)``
+        tuple, ...): the error of ``partial_fit`` or of the reader, of the
+        same type, its message prefixed with ``chunk k of epoch e`` (counted
+        from 1; for a reordered source also the unit of the source, from 0).
+        The estimator is then left as after the chunks before it, as with
+        manual ``partial_fit`` calls: trained on them, not rolled back.
+
     Examples
     --------
     >>> import numpy as np
@@ -407,13 +419,24 @@ def fit_stream(
         order = chunks.epoch_order(rng) if shuffle_chunks else None
         if bar is not None:
             bar.start_epoch(epoch)
-        for chunk in chunks.iter_chunks(order):
-            if len(chunk) == 3:
-                X, y, sw = chunk
-                estimator.partial_fit(X, y, sample_weight=sw)
-            else:
-                X, y = chunk
-                estimator.partial_fit(X, y)
+        it = chunks.iter_chunks(order)
+        k = 0
+        while True:
+            try:
+                chunk = next(it, None)
+                if chunk is None:
+                    break
+                if len(chunk) == 3:
+                    X, y, sw = chunk
+                    estimator.partial_fit(X, y, sample_weight=sw)
+                else:
+                    X, y = chunk
+                    estimator.partial_fit(X, y)
+            except (ValueError, TypeError) as exc:
+                if bar is not None:
+                    bar.close()
+                raise _in_chunk(exc, k, epoch, order) from exc
+            k += 1
             n_seen += 1
             if bar is not None:
                 bar.update(len(y))
@@ -426,12 +449,48 @@ def fit_stream(
 
 
 # ------------------------------------------------------------------ helpers
+def _in_chunk(exc, k, epoch, order):
+    """Return the same kind of error, its message prefixed with the chunk."""
+    where = f"chunk {k + 1} of epoch {epoch + 1}"
+    if order is not None:
+        where += f" (unit {int(order[k])} of the source, 0-based)"
+    try:
+        return type(exc)(f"{where}: {exc}")
+    except Exception:  # an exception type with a different signature
+        return exc
+
+
 def _is_pair(source):
-    return (
-        isinstance(source, (tuple, list))
-        and len(source) == 2
-        and all(isinstance(s, (np.ndarray, str, os.PathLike)) for s in source)
-    )
+    """Tell ``(X, y)`` (arrays, paths or array-likes) from two chunks.
+
+    Two chunks ``[(X1, y1), (X2, y2)]`` also have length 2; array-likes are
+    told apart by depth: y's first item is a number, X's first item is a row
+    of numbers (a chunk's first item is a whole X).
+    """
+    if not isinstance(source, (tuple, list)) or len(source) != 2:
+        return False
+    X, y = source
+
+    def array(a):
+        return isinstance(a, (np.ndarray, str, os.PathLike)) or (
+            hasattr(a, "__array__") and not isinstance(a, (tuple, list))
+        )
+
+    def numbers(a):  # a non-empty list of numbers: y, or one row of X
+        return (
+            isinstance(a, (tuple, list))
+            and len(a) > 0
+            and isinstance(a[0], (Real, np.number))
+        )
+
+    def rows(a):  # a non-empty list of rows: X
+        return (
+            isinstance(a, (tuple, list))
+            and len(a) > 0
+            and (numbers(a[0]) or (isinstance(a[0], np.ndarray) and a[0].ndim == 1))
+        )
+
+    return (array(X) or rows(X)) and (array(y) or numbers(y))
 
 
 def _is_parquet(source):
@@ -449,6 +508,11 @@ def _open_array(a, name):
     """Return ``a`` as an array; a path is opened memory-mapped, read-only."""
     if isinstance(a, np.ndarray):
         return a
+    if not isinstance(a, (str, os.PathLike)):  # lists, DataFrames, Series
+        try:
+            return np.asarray(a, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{name} is not a numeric array: {exc}") from None
     path = os.fspath(a)
     if not path.lower().endswith(".npy"):
         raise ValueError(

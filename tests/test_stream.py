@@ -224,3 +224,40 @@ def test_bad_input(tmp_path, data):
         fit_stream(make_est(), [])
     with pytest.raises(TypeError, match="source must be"):
         fit_stream(make_est(), 3)
+
+
+def test_errors_name_the_chunk_and_the_model_keeps_the_earlier_chunks(data):
+    X, y = data
+    chunks = [(X[i : i + 100], y[i : i + 100]) for i in range(0, 500, 100)]
+    bad = chunks[3][0].copy()
+    bad[5, 1] = np.nan
+    est = make_est()
+    with pytest.raises(ValueError, match=r"^chunk 4 of epoch 1: .*NaN"):
+        fit_stream(est, chunks[:3] + [(bad, chunks[3][1])], shuffle_chunks=False)
+    # trained on the three chunks before it, as manual partial_fit would be
+    assert_same(est, replay(chunks[:3]))
+    narrow = chunks[:2] + [(X[:100, :3], y[:100])]  # 3 columns, not 4
+    with pytest.raises(ValueError, match=r"^chunk 3 of epoch 1: .*3 features"):
+        fit_stream(make_est(), narrow, shuffle_chunks=False)
+    with pytest.raises(TypeError, match=r"^chunk 2 of epoch 1: Each chunk"):
+        fit_stream(make_est(), lambda: iter([chunks[0], "oops"]))
+    # a reordered source also names the unit of the source
+    with pytest.raises(ValueError, match=r"\(unit 3 of the source, 0-based\)"):
+        fit_stream(make_est(), chunks[:3] + [(bad, chunks[3][1])], random_state=0)
+
+
+def test_a_pair_of_lists_is_a_pair_of_arrays(data):
+    X, y = data
+    from_lists = fit_stream(
+        make_est(), (X.tolist(), y.tolist()), chunk_rows=100, random_state=0
+    )
+    from_arrays = fit_stream(make_est(), (X, y), chunk_rows=100, random_state=0)
+    assert_same(from_lists, from_arrays)
+    # two chunks stay two chunks
+    two = [(X[:250], y[:250]), (X[250:].tolist(), y[250:].tolist())]
+    fit_stream(make_est(), two)
+    pd = pytest.importorskip("pandas")
+    from_frames = fit_stream(
+        make_est(), (pd.DataFrame(X), pd.Series(y)), chunk_rows=100, random_state=0
+    )
+    assert_same(from_frames, from_arrays)
