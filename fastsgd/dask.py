@@ -384,7 +384,8 @@ of shape (n_samples,)
             more often than the scheduler allows.
         ValueError
             Unknown chunk sizes, several target columns, X and y split
-            differently, or options the strategy does not support.
+            differently, options the strategy does not support, or (with
+            ``'normal'``) NaN or inf in X or y.
         """
         self._validate_params()
         self._check_strategy_options()
@@ -1093,6 +1094,16 @@ def _fit_normal(est, client, data):
     ]
     parts = _run_round(client, tasks, "the normal equations")
     n, mean, com = merge_moments(parts, center)
+    # NaN/inf reach the moments of their own column only: the target's are
+    # last, so a bad y shows there and a bad X everywhere else (checked here,
+    # not in an extra pass, so that SciPy's solver never sees them)
+    if not (np.isfinite(mean[d]) and np.isfinite(com[d, d])):
+        raise ValueError("y contains NaN or inf; strategy='normal' needs finite data.")
+    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(com))):
+        raise ValueError(
+            "X contains NaN or inf (or values whose squares overflow); "
+            "strategy='normal' needs finite data."
+        )
     alpha = est.alpha if est.penalty == "l2" else 0.0
     w = solve_gram(com[:d, :d], com[:d, d], n * alpha)
     intercept = mean[d] - float(mean[:d] @ w) if center else 0.0

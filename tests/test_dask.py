@@ -429,3 +429,13 @@ def test_fastsgd_import_leaves_dask_optional():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert out.stdout.split() == ["False", "False"]
+
+
+@pytest.mark.parametrize("bad", ["X", "y"])
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_normal_strategy_names_non_finite_input(client, data, bad, value):
+    X, y = data[0].copy(), data[1].copy()
+    (X if bad == "X" else y)[CHUNK + 3] = value  # in the second block
+    dX, dy = da.from_array(X, chunks=(CHUNK, D)), da.from_array(y, chunks=CHUNK)
+    with pytest.raises(ValueError, match=f"^{bad} contains NaN or inf"):
+        DaskSGDRegressor("normal").fit(dX, dy)
