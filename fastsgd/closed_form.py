@@ -17,6 +17,8 @@ import scipy.sparse.linalg
 from sklearn.utils import check_X_y
 from sklearn.utils.validation import _check_sample_weight
 
+from ._sparse_check import check_sparse_structure
+
 __all__ = ["IllConditionedWarning", "closed_form"]
 
 _EPS = np.finfo(np.float64).eps
@@ -86,7 +88,8 @@ def closed_form(X, y, alpha=0.0, fit_intercept=True, sample_weight=None):
         Training data, ``n_samples >= 1`` and ``n_features >= 1``, all finite.
         Sparse input is converted to CSR and never densified on the Cholesky
         path. float32 input gives float32 output, anything else float64; the
-        computation is always done in float64.
+        computation is always done in float64 (a solution beyond the float32
+        range raises instead of overflowing to inf).
     y : array-like of shape (n_samples,)
         Finite targets. Must be 1-D.
     alpha : float, default=0.0
@@ -94,7 +97,7 @@ def closed_form(X, y, alpha=0.0, fit_intercept=True, sample_weight=None):
         ``sklearn.linear_model.Ridge(alpha=alpha)`` (see above).
     fit_intercept : bool, default=True
         Fit an unpenalised intercept. If False, the data are not centered and the
-        returned intercept is 0.
+        returned intercept is 0. Must be a ``bool`` or ``numpy.bool_``.
     sample_weight : array-like of shape (n_samples,) or float, default=None
         Non-negative finite weights ``s_i``, not all zero. None means all ones.
 
@@ -110,8 +113,14 @@ def closed_form(X, y, alpha=0.0, fit_intercept=True, sample_weight=None):
     ------
     ValueError
         If X or y are empty, non-finite or of mismatched length, if y is not
-        1-D, if ``alpha`` is not a finite real ``>= 0``, or if ``sample_weight``
-        is negative, non-finite, all zero or of the wrong length.
+        1-D, if ``alpha`` is not a finite real ``>= 0``, if ``sample_weight``
+        is negative, non-finite, all zero or of the wrong length, if a sparse X
+        is malformed (``indptr``/``indices`` or ``row``/``col`` that do not
+        describe a matrix of its shape), or if the solution is not finite in
+        the output dtype (float32 input whose coefficients exceed the float32
+        range: pass float64).
+    TypeError
+        If ``fit_intercept`` is not a bool.
 
     Warns
     -----
@@ -149,6 +158,24 @@ def closed_form(X, y, alpha=0.0, fit_intercept=True, sample_weight=None):
     >>> coef.dtype, type(intercept)
     (dtype('float64'), <class 'numpy.float64'>)
     """
+    # Cheap checks first: nothing below runs on a bad argument.
+    if not isinstance(fit_intercept, (bool, np.bool_)):
+        # a truthy string such as "no" would otherwise silently fit an intercept
+        raise TypeError(
+            "fit_intercept must be a bool (True or False), got "
+            f"{fit_intercept!r} of type {type(fit_intercept).__name__}."
+        )
+    fit_intercept = bool(fit_intercept)
+    if (
+        isinstance(alpha, (bool, np.bool_))
+        or not isinstance(alpha, numbers.Real)
+        or not np.isfinite(alpha)
+        or alpha < 0
+    ):
+        raise ValueError(f"alpha must be a finite real number >= 0, got {alpha!r}.")
+    if scipy.sparse.issparse(X):
+        # before check_X_y: its conversion to CSR already trusts the indices
+        check_sparse_structure(X)
     X, y = check_X_y(
         X,
         y,
@@ -162,13 +189,6 @@ def closed_form(X, y, alpha=0.0, fit_intercept=True, sample_weight=None):
         raise ValueError(
             f"y must be 1-D of shape (n_samples,), got an array of shape {y.shape}."
         )
-    if (
-        isinstance(alpha, (bool, np.bool_))
-        or not isinstance(alpha, numbers.Real)
-        or not np.isfinite(alpha)
-        or alpha < 0
-    ):
-        raise ValueError(f"alpha must be a finite real number >= 0, got {alpha!r}.")
     s = _check_sample_weight(
         sample_weight, X, dtype=np.float64, ensure_non_negative=True
     )
@@ -194,12 +214,30 @@ def closed_form(X, y, alpha=0.0, fit_intercept=True, sample_weight=None):
 
     w = _solve(op, b, alpha)
 
-    coef = w.astype(out_dtype, copy=False)
-    if fit_intercept:
-        intercept = out_dtype.type(y_mean - float(op.x_mean @ w))
-    else:
-        intercept = out_dtype.type(0.0)
+    intercept64 = y_mean - float(op.x_mean @ w) if fit_intercept else 0.0
+    # The overflow is reported below as an error, not as numpy's cast warning.
+    with np.errstate(over="ignore", invalid="ignore"):
+        coef = w.astype(out_dtype, copy=False)
+        intercept = out_dtype.type(intercept64)
+    if not (np.all(np.isfinite(coef)) and np.isfinite(intercept)):
+        _raise_not_finite(w, intercept64, out_dtype)
     return coef, intercept
+
+
+def _raise_not_finite(w, intercept, out_dtype):
+    """Raise ValueError: the solution overflows the output dtype."""
+    if out_dtype == np.float32 and np.all(np.isfinite(w)) and np.isfinite(intercept):
+        largest = max(float(np.max(np.abs(w))), abs(intercept))
+        raise ValueError(
+            "closed_form: the least-squares solution does not fit in float32 "
+            f"(largest |coefficient or intercept| {largest:.3g} > float32 max "
+            f"{float(np.finfo(np.float32).max):.3g}). Pass X as float64 (e.g. "
+            "X.astype(np.float64)) to get float64 coefficients, or rescale X or y."
+        )
+    raise ValueError(
+        "closed_form: the least-squares solution is not finite (it overflows "
+        "float64); rescale X or y."
+    )
 
 
 class _DenseCentered:

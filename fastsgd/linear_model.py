@@ -33,6 +33,7 @@ from sklearn.utils.validation import (
 from . import _objective
 from ._kernels import _codes as K
 from ._kernels import epoch_csr, epoch_dense, epoch_dense_parallel
+from ._sparse_check import check_sparse_structure
 from .optim import TrainState, optimizer_hparams
 from .schedules import schedule_hparams
 
@@ -425,6 +426,8 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             )
 
     def _validate_X_y(self, X, y, sample_weight, reset):
+        if sp.issparse(X) and X.format != "csr":
+            check_sparse_structure(X)  # before scipy converts it to CSR
         X, y = validate_data(
             self,
             X,
@@ -640,7 +643,7 @@ default=None
         return self
 
     def _state_shape(self):
-        """The parameters the training state was laid out for."""
+        """Return the parameters the training state was laid out for."""
         return (self.optimizer, self.average, self.ema_decay)
 
     def _init_state(self, n_features, dtype, coef_init, intercept_init):
@@ -1122,6 +1125,8 @@ default=None
             Predictions, in the dtype of the model for matching input.
         """
         check_is_fitted(self)
+        if sp.issparse(X) and X.format != "csr":
+            check_sparse_structure(X)  # before scipy converts it to CSR
         X = validate_data(self, X, accept_sparse="csr", reset=False)
         if sp.issparse(X):
             X = _kernel_csr(X)  # scipy's product reads bad indices unchecked
@@ -1200,21 +1205,7 @@ def _kernel_csr(X):
             shape=X.shape,
         )
     # the kernel does no bounds checks: make sure every index is in range
-    # (vectorised; scipy's check_format(full_check=True) is 10x slower)
-    indptr, indices = X.indptr, X.indices
-    n_rows, n_cols = X.shape
-    if (
-        indptr.shape[0] != n_rows + 1
-        or indptr[0] != 0
-        or indptr[-1] != indices.shape[0]
-        or X.data.shape[0] != indices.shape[0]
-        or np.any(np.diff(indptr) < 0)
-        or (indices.shape[0] and (indices.min() < 0 or indices.max() >= n_cols))
-    ):
-        raise ValueError(
-            "The CSR matrix is malformed: its indptr/indices arrays do not describe "
-            f"a {n_rows} x {n_cols} matrix."
-        )
+    check_sparse_structure(X)
     if not X.data.flags.c_contiguous:
         X.data = np.ascontiguousarray(X.data)
     return X

@@ -311,3 +311,94 @@ def test_normal_equations_residual(n, d, alpha, fit_intercept, duplicate, sparse
         assert_allclose(intercept, y_mean - x_mean @ coef, rtol=1e-9, atol=1e-10)
     elif cond > 1e14:
         assert caught
+
+
+@pytest.mark.parametrize("value", ["no", "False", None, 0, 1, 1.0, np.array(True)])
+def test_fit_intercept_must_be_bool(value):
+    # "no" is truthy: it used to fit an intercept; None used to mean False
+    X, y, _ = _problem(n=20, d=3)
+    with pytest.raises(TypeError, match="fit_intercept must be a bool"):
+        closed_form(X, y, fit_intercept=value)
+
+
+def test_fit_intercept_numpy_bool_accepted():
+    X, y, _ = _problem(n=20, d=3)
+    for flag in (True, False):
+        expected = closed_form(X, y, fit_intercept=flag)
+        got = closed_form(X, y, fit_intercept=np.bool_(flag))
+        assert_allclose(got[0], expected[0], rtol=0, atol=0)
+        assert got[1] == expected[1]
+
+
+def _corrupt(fmt, attr, fn):
+    A = sp.csr_matrix(_problem(n=50, d=3)[0]).asformat(fmt)
+    setattr(A, attr, fn(getattr(A, attr).copy()))
+    return A
+
+
+def _set(index, value):
+    def fn(a):
+        a[index] = value
+        return a
+
+    return fn
+
+
+_MALFORMED = {
+    # the audit reproducer: scipy's product read out of bounds (segfault)
+    "csr-index-huge": (
+        "csr",
+        "indices",
+        _set(0, 10**8),
+        r"range over \[0, 100000000\]",
+    ),
+    "csr-index-negative": ("csr", "indices", _set(3, -1), "indices range over"),
+    "csr-index-n_features": ("csr", "indices", _set(3, 3), r"\[0, 3\) for 3 columns"),
+    "csr-indptr-short": ("csr", "indptr", lambda a: a[:-1], "indptr has length 50"),
+    "csr-indptr-start": ("csr", "indptr", _set(0, 1), r"indptr\[0\] is 1"),
+    "csr-indptr-decreasing": ("csr", "indptr", _set(10, 0), "indptr decreases"),
+    "csr-indptr-end": ("csr", "indptr", _set(-1, 149), r"indptr\[-1\] is 149"),
+    "csr-data-short": ("csr", "data", lambda a: a[:-1], "data 149"),
+    "csr-indices-float": ("csr", "indices", lambda a: a * 1.0, "integer array"),
+    # scipy's conversion to CSR wrote out of bounds (segfault) for these
+    "csc-index-huge": ("csc", "indices", _set(0, 10**8), r"\[0, 50\) for 50 rows"),
+    "coo-row-huge": ("coo", "row", _set(0, 10**8), r"row ranges .* \[0, 50\)"),
+    "coo-col-negative": ("coo", "col", _set(0, -5), r"col ranges .* \[0, 3\)"),
+    "coo-data-short": ("coo", "data", lambda a: a[:-1], "lengths 150, 150 and 149"),
+}
+
+
+@pytest.mark.parametrize(
+    "fmt, attr, fn, match", list(_MALFORMED.values()), ids=list(_MALFORMED)
+)
+def test_malformed_sparse_raises(fmt, attr, fn, match):
+    A = _corrupt(fmt, attr, fn)
+    with pytest.raises(ValueError, match=f"The {fmt.upper()} matrix is malformed") as e:
+        closed_form(A, np.arange(50.0))
+    e.match(match)  # names the malformed part
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("overflow", ["coef", "intercept"])
+def test_float32_solution_beyond_range_raises(overflow, sparse):
+    X, y, _ = _problem(n=40, d=3, dtype=np.float32)
+    if overflow == "coef":
+        X = X * np.float32(1e-30)  # coefficients ~1e30 * 1e10, past float32 max
+        y = y * 1e10
+    else:
+        y = y + 1e39  # coefficients fine, the intercept is past float32 max
+    Xin = sp.csr_matrix(X) if sparse else X
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "overflow encountered in cast" either
+        with pytest.raises(ValueError, match="does not fit in float32.*float64"):
+            closed_form(Xin, y)
+        # the same data in float64 is representable and solved
+        coef, intercept = closed_form(Xin.astype(np.float64), y)
+    assert np.all(np.isfinite(coef)) and np.isfinite(intercept)
+
+
+def test_non_finite_float64_solution_raises(monkeypatch):
+    cf_module = importlib.import_module("fastsgd.closed_form")
+    monkeypatch.setattr(cf_module, "_solve", lambda op, b, alpha: np.full(2, np.inf))
+    with pytest.raises(ValueError, match="not finite"):
+        closed_form(_X_OK, _Y_OK)

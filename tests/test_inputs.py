@@ -843,3 +843,19 @@ def test_warm_start_with_another_feature_count_names_x():
     model = SGDRegressor(warm_start=True, **SHORT).fit(X, y)
     with pytest.raises(ValueError, match="X has 3 features, but warm_start"):
         model.fit(X[:, :3], y)
+
+
+@pytest.mark.parametrize("fmt", ["csc", "coo"])
+def test_other_malformed_sparse_formats_are_refused_before_conversion(fmt):
+    # scipy's conversion to CSR trusts the index arrays: check them first
+    Xs, y = make_sparse()
+    model = SGDRegressor(**SHORT).fit(Xs, y)
+    bad = Xs.asformat(fmt)
+    if fmt == "coo":
+        bad.col[0] = 10**8
+    else:
+        bad.indices[0] = 10**8
+    with pytest.raises(ValueError, match=f"{fmt.upper()} matrix is malformed"):
+        model.predict(bad)
+    with pytest.raises(ValueError, match=f"{fmt.upper()} matrix is malformed"):
+        SGDRegressor(**SHORT).fit(bad, y)
