@@ -217,17 +217,15 @@ def accumulate_rows(
     params,
     G,
     row,
-    loss,
-    eps,
-    pa,
-    sched,
-    eta0,
+    lossopt,
     eta,
     first,
     ahead,
     stop,
 ):
     """Add the loss gradients of rows ``seq[lo:hi]`` into ``G[row, :d]``.
+
+    ``lossopt`` is ``(loss, eps, pa, sched, eta0)`` from ``epoch_options``.
 
     Row ``seq[r]`` is read from ``X[seq[r]]``, or, with ``first >= 0``, from a
     copy at ``X[first + r - lo]`` (see ``gather_rows``); its target and weight
@@ -237,6 +235,7 @@ def accumulate_rows(
     dloss)`` (the last is the intercept's gradient).  Predictions use
     ``params`` before the step.
     """
+    loss, eps, pa, sched, eta0 = lossopt
     d = params.shape[0] - 1
     loss_sum = 0.0
     w_sum = 0.0
@@ -373,6 +372,7 @@ def epoch_dense(
     (batch, loss, sched, epoch, every, eps, pa, full, eta0, random_rows) = (
         epoch_options(codes, hp, m)
     )
+    lossopt = (loss, eps, pa, sched, eta0)
     cfg = step_config(codes, hp)
     sp = schedule_params(hp)
     w = params[:d]
@@ -551,11 +551,7 @@ def epoch_dense(
                         params,
                         grad,
                         0,
-                        loss,
-                        eps,
-                        pa,
-                        sched,
-                        eta0,
+                        lossopt,
                         eta,
                         1,
                         0,
@@ -575,11 +571,7 @@ def epoch_dense(
                     params,
                     grad,
                     0,
-                    loss,
-                    eps,
-                    pa,
-                    sched,
-                    eta0,
+                    lossopt,
                     eta,
                     -1,
                     ahead,
