@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 
 from .linear_model import DivergenceWarning, SGDRegressor
 
@@ -193,6 +194,15 @@ class Diagnosis:
 # ---------------------------------------------------------------- the curves
 def _as_curve(values, name, loss=True):
     """Return ``values`` as a 1-D float array; a loss must not be negative."""
+    if (
+        isinstance(values, Iterable)
+        and not isinstance(values, np.ndarray)
+        and any(v is None or isinstance(v, (bool, np.bool_)) for v in values)
+    ):
+        # np.asarray turns None into NaN, which would read as an explosion
+        raise TypeError(
+            f"{name} must be a sequence of numbers; it holds None or a bool."
+        )
     try:
         arr = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError):
@@ -212,10 +222,16 @@ def _as_curve(values, name, loss=True):
 def _extract(obj):
     """Return (loss, val_loss, val_is_loss, diverged, model) from the input."""
     if hasattr(obj, "get_params") and hasattr(obj, "fit"):
+        if not isinstance(obj, SGDRegressor):
+            raise TypeError(
+                f"diagnose reads the history that fastsgd.SGDRegressor records; "
+                f"{type(obj).__module__}.{type(obj).__name__} keeps none. Pass its "
+                "loss curve instead."
+            )
         if not hasattr(obj, "loss_curve_"):
-            raise ValueError(
-                f"{type(obj).__name__} is not fitted (or keeps no loss_curve_): "
-                "call fit first, or pass the curves."
+            raise NotFittedError(
+                f"This {type(obj).__name__} is not fitted yet: call fit first, or "
+                "pass the curves."
             )
         loss = _as_curve(obj.loss_curve_, "loss_curve_")
         scores = getattr(obj, "validation_scores_", None)
@@ -644,6 +660,8 @@ def diagnose(model_or_curves, X=None, *, optimum=None, feature_names=None, scale
         model_or_curves = model_or_curves.steps[-1][1]
     loss, val, val_is_loss, diverged, model = _extract(model_or_curves)
     if optimum is not None:
+        if isinstance(optimum, (bool, np.bool_)):
+            raise TypeError("optimum must be a number (the lowest loss), not a bool.")
         optimum = float(optimum)
         if not (np.isfinite(optimum) and optimum > 0):
             raise ValueError(f"optimum must be a positive number; got {optimum}.")
@@ -864,12 +882,18 @@ def lr_sweep(
     if etas is None:
         eta0 = float(estimator.get_params()["eta0"])
         etas = eta0 * 10.0 ** np.arange(-3, 3)
-    if isinstance(etas, (str, bytes)):
+    if isinstance(etas, (str, bytes)) or (
+        not isinstance(etas, np.ndarray)
+        and any(isinstance(e, (bool, np.bool_)) for e in np.ravel(etas))
+    ):
         raise TypeError(f"etas must be a sequence of positive numbers; got {etas!r}.")
     try:
-        etas = np.asarray(etas, dtype=np.float64).ravel()
+        etas = np.asarray(etas, dtype=np.float64)
     except (TypeError, ValueError):
         raise TypeError("etas must be a sequence of positive numbers.") from None
+    if etas.ndim > 1:
+        raise ValueError(f"etas must be one-dimensional; got shape {etas.shape}.")
+    etas = etas.ravel()
     if etas.size == 0 or not np.all(np.isfinite(etas)) or np.any(etas <= 0):
         raise ValueError("etas must be a non-empty sequence of positive numbers.")
     etas = np.unique(etas)

@@ -392,6 +392,11 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
     # ------------------------------------------------------------------ checks
     def _check_params(self, for_partial_fit=False):
         """Cross-parameter rules that ``_parameter_constraints`` cannot say."""
+        for name in ("max_iter", "batch_size", "average", "record_every", "warmup"):
+            value = getattr(self, name)
+            if isinstance(value, Integral) and value >= 2**62:
+                # the kernels read counts as int64
+                raise ValueError(f"{name}={value} is too large (at most 2**62 - 1).")
         if self.early_stopping and for_partial_fit:
             raise ValueError("early_stopping should be False with partial_fit")
         if self.learning_rate == "optimal" and self.alpha == 0:

@@ -30,10 +30,11 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 
 __all__ = ["ChunkSource", "fit_stream"]
 
@@ -56,8 +57,10 @@ class ChunkSource:
           sample_weight)`` chunks, called once per epoch;
         - a list of such chunks (reorderable);
         - an iterator of such chunks (read once: one epoch only);
-        - a pair ``(X, y)`` of arrays or ``.npy`` paths (opened with
-          ``mmap_mode='r'``), cut into chunks of ``chunk_rows`` rows;
+        - a pair ``(X, y)`` (or a mapping ``{"X": X, "y": y}``) of arrays,
+          array-likes, a SciPy sparse X (read as CSR) or ``.npy`` paths
+          (opened with ``mmap_mode='r'``), cut into chunks of ``chunk_rows``
+          rows;
         - a single 2-D array or ``.npy`` path whose column ``target`` is the
           target and the other columns the features;
         - a ``.parquet`` / ``.pq`` path read with pyarrow in record batches of
@@ -100,6 +103,14 @@ class ChunkSource:
         if features is not None and not _is_parquet(source):
             raise ValueError("features is only used with a Parquet source.")
 
+        if isinstance(source, Mapping):
+            unknown = set(source) - {"X", "y"}
+            if unknown or not {"X", "y"} <= set(source):
+                raise ValueError(
+                    "A mapping source needs exactly the keys 'X' and 'y'; got "
+                    f"{sorted(map(str, source))}."
+                )
+            source = (source["X"], source["y"])
         if _is_pair(source):
             X = _open_array(source[0], "X")
             y = _open_array(source[1], "y")
@@ -158,7 +169,10 @@ class ChunkSource:
     def _set_arrays(self, X, y, target_col, chunk_rows):
         n = X.shape[0]
         if chunk_rows is None:
-            row_bytes = max(X.shape[1] * X.dtype.itemsize, 1)
+            if sp.issparse(X):  # a stored value and its column index
+                row_bytes = max(X.nnz * (X.dtype.itemsize + 4) // max(n, 1), 1)
+            else:
+                row_bytes = max(X.shape[1] * X.dtype.itemsize, 1)
             chunk_rows = max(1, DEFAULT_CHUNK_BYTES // row_bytes)
         self._chunk_rows = int(chunk_rows)
         self._arrays = (X, y, target_col)
@@ -472,8 +486,10 @@ def _is_pair(source):
     X, y = source
 
     def array(a):
-        return isinstance(a, (np.ndarray, str, os.PathLike)) or (
-            hasattr(a, "__array__") and not isinstance(a, (tuple, list))
+        return (
+            isinstance(a, (np.ndarray, str, os.PathLike))
+            or sp.issparse(a)
+            or (hasattr(a, "__array__") and not isinstance(a, (tuple, list)))
         )
 
     def numbers(a):  # a non-empty list of numbers: y, or one row of X
@@ -508,6 +524,12 @@ def _open_array(a, name):
     """Return ``a`` as an array; a path is opened memory-mapped, read-only."""
     if isinstance(a, np.ndarray):
         return a
+    if sp.issparse(a):
+        if a.ndim != 2:
+            raise ValueError(
+                f"{name} must be 2-D, got a sparse array of shape {a.shape}."
+            )
+        return sp.csr_matrix(a)  # chunks are row slices: cheap in CSR
     if not isinstance(a, (str, os.PathLike)):  # lists, DataFrames, Series
         try:
             return np.asarray(a, dtype=np.float64)

@@ -618,3 +618,22 @@ def test_geometric_convergence_to_zero_is_not_flat():
     assert diag.verdict == "healthy"
     # an optimum at rounding level does not make it flat either
     assert diagnose(curve, optimum=1e-32, scale=0.5).verdict == "healthy"
+
+
+def test_more_bad_curves_and_arguments_are_refused(noisy_data):
+    from sklearn.exceptions import NotFittedError
+    from sklearn.linear_model import SGDRegressor as SkSGDRegressor
+
+    X, y = noisy_data
+    with pytest.raises(TypeError, match="None or a bool"):
+        diagnose([1.0, None, 0.5])  # None would read as NaN: an explosion
+    with pytest.raises(TypeError, match="not a bool"):
+        diagnose([1.0, 0.5, 0.4, 0.39], optimum=True)
+    with pytest.raises(NotFittedError):
+        diagnose(SGDRegressor())
+    with pytest.raises(TypeError, match="keeps none"):
+        diagnose(SkSGDRegressor(max_iter=5, tol=None).fit(X, y))
+    with pytest.raises(TypeError, match="etas"):
+        lr_sweep(make(), X, y, etas=[True])
+    with pytest.raises(ValueError, match="one-dimensional"):
+        lr_sweep(make(), X, y, etas=[[0.1, 0.01]])

@@ -859,3 +859,10 @@ def test_other_malformed_sparse_formats_are_refused_before_conversion(fmt):
         model.predict(bad)
     with pytest.raises(ValueError, match=f"{fmt.upper()} matrix is malformed"):
         SGDRegressor(**SHORT).fit(bad, y)
+
+
+@pytest.mark.parametrize("name", ["batch_size", "average", "record_every", "max_iter"])
+def test_integers_beyond_int64_are_a_value_error(name):
+    X, y = make_data()
+    with pytest.raises(ValueError, match="too large"):
+        SGDRegressor(**{name: 2**63}).fit(X, y)

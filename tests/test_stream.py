@@ -4,6 +4,7 @@ import sys
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from fastsgd import SGDRegressor
 from fastsgd.stream import ChunkSource, fit_stream
@@ -261,3 +262,19 @@ def test_a_pair_of_lists_is_a_pair_of_arrays(data):
         make_est(), (pd.DataFrame(X), pd.Series(y)), chunk_rows=100, random_state=0
     )
     assert_same(from_frames, from_arrays)
+
+
+def test_a_sparse_pair_or_a_mapping_is_streamed_like_partial_fit():
+    rng = np.random.default_rng(3)
+    X = sp.random(300, 8, density=0.3, format="csr", random_state=3)
+    y = X @ rng.standard_normal(8) + 1.0
+    ref = SGDRegressor(random_state=0)
+    for lo in range(0, 300, 100):
+        ref.partial_fit(X[lo : lo + 100], y[lo : lo + 100])
+    for source in ((X.tocsc(), y), {"X": X, "y": y}):
+        model = fit_stream(
+            SGDRegressor(random_state=0), source, chunk_rows=100, shuffle_chunks=False
+        )
+        np.testing.assert_array_equal(model.coef_, ref.coef_)
+    with pytest.raises(ValueError, match="keys 'X' and 'y'"):
+        fit_stream(SGDRegressor(), {"X": X, "target": y})
