@@ -214,8 +214,11 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         Threads for the gradient of a mini-batch (dense input, batches of at
         least 256 rows; smaller batches run serially because starting the
         threads costs more than they save). ``None`` means 1, ``-1`` all
-        cores. A given thread count always gives the same model; different
-        counts differ by floating-point rounding.
+        cores. The threads used are also capped by Numba's
+        ``NUMBA_NUM_THREADS``, which joblib sets to 1 in its worker
+        processes (``GridSearchCV(n_jobs=...)``): there a fit runs serially.
+        A given thread count always gives the same model; different counts
+        differ by floating-point rounding (about 1e-16 relative).
 
     Attributes
     ----------
@@ -433,13 +436,16 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
     def _validate_X_y(self, X, y, sample_weight, reset):
         if sp.issparse(X) and X.format != "csr":
             check_sparse_structure(X)  # before scipy converts it to CSR
+        X = _native_float32(X)
         X, y = validate_data(
             self,
             X,
             y,
             accept_sparse="csr",
             dtype=[np.float64, np.float32],
-            order="C",
+            # blocks train on a shuffled working copy: gather it from the
+            # input as it is laid out, rather than convert it to C order first
+            order=None if self.shuffle and self.sampling == "blocks" else "C",
             copy=False,
             y_numeric=True,
             reset=reset,
@@ -883,7 +889,7 @@ default=None
                     no_improve = 0
                 best_obj = min(best_obj, objective)
             if self.verbose:
-                self._print_epoch(state, mean_loss, objective, started)
+                self._print_epoch(state, mean_loss, objective, started, score)
 
             if (
                 self.grad_tol is not None
@@ -898,6 +904,11 @@ default=None
                     no_improve = 0
                 else:
                     self.stop_reason_ = "early_stopping" if stop_on_val else "tol"
+                    if self.verbose:
+                        print(
+                            f"Convergence after {n_run} epochs took "
+                            f"{time.perf_counter() - started:.2f} seconds"
+                        )
                     break
 
         if watch is not None:
@@ -1105,14 +1116,18 @@ default=None
             stacklevel=4,
         )
 
-    def _print_epoch(self, state, mean_loss, objective, started):
+    def _print_epoch(self, state, mean_loss, objective, started, score):
+        """Print an epoch as scikit-learn's verbose output does."""
         coef, intercept = self._reported(state)
         print(f"-- Epoch {self._epochs}")
-        print(
+        line = (
             f"Norm: {np.linalg.norm(coef):.2f}, NNZs: {np.count_nonzero(coef)}, "
             f"Bias: {float(intercept):.6f}, T: {state.steps}, "
             f"Avg. loss: {mean_loss:.6f}, Objective: {objective:.6f}"
         )
+        if score is not None:
+            line += f", Validation score: {score:.6f}"
+        print(line)
         print(f"Total training time: {time.perf_counter() - started:.2f} seconds.")
 
     # ------------------------------------------------------------- predicting
@@ -1176,6 +1191,14 @@ def _take_rows(X, rows):
     from ._kernels._take import take_rows
 
     out = np.empty((rows.shape[0], X.shape[1]), dtype=X.dtype)
+    if not X.flags.c_contiguous:
+        # Fortran-order or strided input is gathered straight into the working
+        # copy, not converted to C order first (two copies of X); in slices,
+        # because np.take buffers a whole output of another layout (a third)
+        step = max(1, (1 << 20) // max(X.shape[1] * X.itemsize, 1))
+        for lo in range(0, rows.shape[0], step):
+            out[lo : lo + step] = X[rows[lo : lo + step]]
+        return out
     take_rows(_readonly(X), _readonly(np.ascontiguousarray(rows, dtype=np.int64)), out)
     return out
 
@@ -1186,6 +1209,20 @@ def _readonly(a):
         a = a.view()
         a.flags.writeable = False
     return a
+
+
+def _native_float32(X):
+    """Return big-endian float32 arrays as native float32 (not float64)."""
+    dtype = getattr(X, "dtype", None)
+    if (
+        isinstance(X, np.ndarray)
+        and dtype is not None
+        and dtype.kind == "f"
+        and dtype.itemsize == 4
+        and not dtype.isnative
+    ):
+        return X.astype(np.float32)
+    return X
 
 
 def _check_cast(name, a):
@@ -1212,5 +1249,8 @@ def _kernel_csr(X):
     # the kernel does no bounds checks: make sure every index is in range
     check_sparse_structure(X)
     if not X.data.flags.c_contiguous:
-        X.data = np.ascontiguousarray(X.data)
+        # a new matrix object: the user's keeps its own arrays
+        X = sp.csr_matrix(
+            (np.ascontiguousarray(X.data), X.indices, X.indptr), shape=X.shape
+        )
     return X

@@ -866,3 +866,53 @@ def test_integers_beyond_int64_are_a_value_error(name):
     X, y = make_data()
     with pytest.raises(ValueError, match="too large"):
         SGDRegressor(**{name: 2**63}).fit(X, y)
+
+
+# ------------------------------------------------- the user's data, untouched
+def test_blocks_gather_fortran_input_into_one_working_copy():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((20_000, 100))
+    y = X[:, :5].sum(axis=1) + 1.0
+    params = dict(sampling="blocks", max_iter=2, tol=None, random_state=0)
+    SGDRegressor(**params).fit(X[:300], y[:300])  # load the kernels
+    c_model = SGDRegressor(**params).fit(X, y)
+    Xf = np.asfortranarray(X)
+    tracemalloc.start()
+    try:
+        f_model = SGDRegressor(**params).fit(Xf, y)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert_same_model(f_model, c_model, rtol=0)
+    # one working copy (1.0x) and small vectors; a C conversion first made 2x
+    assert peak < 1.3 * X.nbytes, f"fit allocated {peak / X.nbytes:.2f}x X"
+
+
+def test_a_csr_matrix_with_strided_data_is_left_as_given():
+    Xs, y = make_sparse()
+    big = np.zeros(2 * Xs.nnz)
+    big[::2] = Xs.data
+    X = sp.csr_matrix(Xs.shape)
+    X.indices, X.indptr = Xs.indices.copy(), Xs.indptr.copy()
+    X.data = big[::2]
+    assert not X.data.flags.c_contiguous
+    model = SGDRegressor(**SHORT).fit(X, y)
+    model.predict(X)
+    assert np.shares_memory(X.data, big)
+    assert_same_model(model, SGDRegressor(**SHORT).fit(Xs, y))
+
+
+def test_big_endian_float32_trains_in_float32():
+    X, y = make_data(dtype=np.float32)
+    model = SGDRegressor(**SHORT).fit(X.astype(">f4"), y)
+    assert model.coef_.dtype == np.float32
+    assert_same_model(model, SGDRegressor(**SHORT).fit(X, y))
+
+
+def test_verbose_output_follows_scikit_learn(capsys):
+    X, y = make_data()
+    SGDRegressor(early_stopping=True, random_state=0, verbose=1).fit(X, y)
+    out = capsys.readouterr().out
+    assert "-- Epoch 1\nNorm: " in out
+    assert ", Validation score: " in out
+    assert "Convergence after " in out and "Total training time: " in out
