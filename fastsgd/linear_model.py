@@ -227,7 +227,8 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
     intercept_ : ndarray of shape (1,)
         Intercept.
     n_iter_ : int
-        Epochs run by the last ``fit`` (1 for ``partial_fit``).
+        Epochs run by the last ``fit`` (1 for ``partial_fit``), including
+        epochs a divergence rolled back.
     t_ : float
         Number of weight updates performed plus one (scikit-learn's counter).
     n_features_in_ : int
@@ -236,7 +237,11 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         Names of features seen during fit, when X has string column names.
     loss_curve_ : list of float
         Per epoch, the mean training loss of the rows as they were visited,
-        plus the penalty at the end of the epoch.
+        plus the penalty at the end of the epoch.  After a divergence, only
+        the epochs of the model kept (the rolled-back ones are dropped, as from
+        ``eta_curve_``, ``validation_scores_`` and ``step_loss_curve_``).
+        With ``batch_size='full'`` an epoch's loss is that of the model before
+        its one step.
     validation_scores_ : list of float or None
         Per epoch R^2 on the held-out data (early stopping), else None.
     eta_curve_ : list of float
@@ -247,7 +252,11 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         ``'max_iter'``, ``'tol'``, ``'grad_tol'``, ``'early_stopping'`` or
         ``'diverged'``.
     best_score_ : float or None
-        Best validation R^2 with early stopping.
+        Best validation R^2 with early stopping, among the epochs kept (None
+        when a divergence discarded them all).
+    diverged_ : bool
+        Whether training diverged: it stopped, kept the coefficients from
+        before the blow-up and warned with a ``DivergenceWarning``.
 
     Examples
     --------
@@ -810,11 +819,20 @@ default=None
         watch = None
         good = None
         good_marks = None
+        good_run = 0
         # the state before the epoch, to roll back to if it diverges (one copy
         # per fit, refreshed in place: small data runs many short epochs)
         snapshot = state.copy()
+        # a full batch takes one step per epoch and measures the loss before
+        # it: a bad loss in epoch k is the work of epoch k - 1's step, so the
+        # state before that epoch is kept too
+        one_step = batch >= m
+        prev = state.copy() if one_step else snapshot
+        best_run = 0  # the epoch (1-based) whose state best_state holds
         codes_ro = ro(codes)  # a view: it sees the per-epoch codes below
         for _ in range(max_epochs):
+            if one_step:
+                prev.restore(snapshot)
             snapshot.restore(state)
             hp[K.H_ETA0] = self._eta
             codes[K.C_EPOCH] = self._epochs
@@ -842,26 +860,33 @@ default=None
             n_run += 1
             mean_loss = stats[K.S_LOSS_SUM] / max(stats[K.S_WEIGHT_SUM], 1e-300)
             health = self._health(state, mean_loss, (X, y, sw, order), watch)
+            # the first epoch a roll-back would discard
+            culprit = n_run - 1 if one_step and n_run > 1 else n_run
             if health is None:
                 if watch is not None:
                     # roll back past the whole blow-up
                     self._roll_back(state, good, good_marks, step_losses)
+                    culprit = good_run
                     watch = None
                 else:
-                    state.restore(snapshot)
+                    state.restore(prev)
+                if best_run >= culprit:
+                    best_state = None  # a state the roll-back discarded
                 self._warn_diverged(mean_loss, "stopped")
                 break
             if health > 0.0 and watch is None:
                 # a blow-up that may still recover (see _health): watch it,
                 # keeping the model from before it
-                good = snapshot.copy()
+                good = prev.copy()
                 good_marks = self._history_marks(step_losses)
+                good_run = culprit
             watch = health if health > 0.0 else None
             self._epochs += 1
             w_now = state.params[:-1]
-            objective = mean_loss + _objective.penalty_value(
-                pen_code, w_now, self.alpha, l1_ratio
-            )
+            with np.errstate(over="ignore", invalid="ignore"):
+                objective = mean_loss + _objective.penalty_value(
+                    pen_code, w_now, self.alpha, l1_ratio
+                )
             self.loss_curve_.append(float(objective))
             self.eta_curve_.append(stats[K.S_ETA_SUM] / max(stats[K.S_STEPS], 1.0))
             if every:
@@ -882,6 +907,7 @@ default=None
                     best_score = score
                     if self.restore_best_weights:
                         best_state = state.copy()
+                        best_run = n_run
             else:
                 if objective > best_obj - tol:
                     no_improve += 1
@@ -914,11 +940,23 @@ default=None
         if watch is not None:
             # training ended before the blow-up recovered
             self._roll_back(state, good, good_marks, step_losses)
+            if best_run >= good_run:
+                best_state = None
             self._warn_diverged(watch, "did not recover; stopped")
+        elif one_step and self.stop_reason_ != "diverged" and n_run:
+            # the last step's loss was never measured: measure it
+            end = self._model_loss(self._reported_params(state), X, y, sw, order)
+            if not end <= self._limit():
+                state.restore(snapshot)
+                if best_run >= n_run:
+                    best_state = None
+                self._warn_diverged(end, "stopped", epoch=self._epochs)
         if best_state is not None:
             state.restore(best_state)
         if stop_on_val:
-            self.best_score_ = float(best_score)
+            # of the epochs kept (a roll-back may have discarded the best)
+            kept = self.validation_scores_
+            self.best_score_ = float(max(kept)) if kept else None
         if every:
             self.step_loss_curve_ = np.concatenate(step_losses)
         self.n_iter_ = n_run
@@ -941,14 +979,17 @@ default=None
 
     def _reported(self, state):
         """Return the (coef, intercept) the model reports: averaged or not."""
-        d = state.params.shape[0] - 1
-        if self.ema_decay is not None:
-            src = state.avg
-        elif self.average and state.steps >= int(self.average):
-            src = state.avg
-        else:
-            src = state.params
+        src = self._reported_params(state)
+        d = src.shape[0] - 1
         return src[:d], src[d]
+
+    def _reported_params(self, state):
+        """Return the parameters (intercept last) the model reports."""
+        if self.ema_decay is not None:
+            return state.avg
+        if self.average and state.steps >= int(self.average):
+            return state.avg
+        return state.params
 
     def _split(self, y, sw, fitting):
         """Return the training rows and the held-out rows (or None)."""
@@ -1061,12 +1102,12 @@ default=None
         if self.average or self.ema_decay is not None:
             if not math.isfinite(state.avg.sum()):
                 return None
-        limit = self._loss_ref * (
-            DIVERGENCE_FACTOR if self.loss in SQUARED_LOSSES else LINEAR_FACTOR
-        )
+        limit = self._limit()
         if mean_loss <= limit and watch is None:
             return 0.0
-        end = self._model_loss(state.params, *data)
+        # the model the user gets: with averaging, an average of blown-up
+        # iterates can be far off while the last iterate looks fine
+        end = self._model_loss(self._reported_params(state), *data)
         if end <= limit:
             return 0.0
         if not math.isfinite(end) or (watch is not None and not end < watch):
@@ -1094,8 +1135,15 @@ default=None
             del self.validation_scores_[n_val:]
         del step_losses[n_steps:]
 
-    def _warn_diverged(self, loss, what):
+    def _limit(self):
+        """Return the loss above which an epoch is suspect (see ``_health``)."""
+        factor = DIVERGENCE_FACTOR if self.loss in SQUARED_LOSSES else LINEAR_FACTOR
+        return self._loss_ref * factor
+
+    def _warn_diverged(self, loss, what, epoch=None):
         """Flag the divergence and warn with the fix."""
+        epoch = self._epochs + 1 if epoch is None else epoch
+        how = f"loss {loss:.3g}" if math.isfinite(loss) else "the loss is not finite"
         self.diverged_ = True
         self.stop_reason_ = "diverged"
         if self.learning_rate == "optimal":
@@ -1107,8 +1155,8 @@ default=None
         else:
             fix = f"Lower eta0 (now {self.eta0:g})"
         warnings.warn(
-            f"Training diverged in epoch {self._epochs + 1} (loss {loss:.3g} "
-            f"against {self._loss_ref:.3g} at the start) and {what}; "
+            f"Training diverged in epoch {epoch} ({how}, against "
+            f"{self._loss_ref:.3g} at the start) and {what}; "
             "the coefficients are those from before it. "
             f"{fix}, or scale the features, e.g. with "
             "sklearn.preprocessing.StandardScaler.",

@@ -916,3 +916,67 @@ def test_verbose_output_follows_scikit_learn(capsys):
     assert "-- Epoch 1\nNorm: " in out
     assert ", Validation score: " in out
     assert "Convergence after " in out and "Total training time: " in out
+
+
+# ------------------------------------------------------- divergence, cornered
+def test_restore_best_weights_never_brings_back_a_rolled_back_state():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 3))
+    y = X @ np.array([1.0, -2.0, 0.5]) + 0.3 + 0.1 * rng.standard_normal(200)
+    params = dict(
+        learning_rate="constant",
+        eta0=1.0,
+        max_iter=10,
+        tol=None,
+        shuffle=False,
+        early_stopping=True,
+        random_state=0,
+    )
+    with pytest.warns(DivergenceWarning):
+        plain = SGDRegressor(**params).fit(X, y)
+    with pytest.warns(DivergenceWarning):
+        best = SGDRegressor(restore_best_weights=True, **params).fit(X, y)
+    np.testing.assert_array_equal(best.coef_, plain.coef_)
+    assert np.max(np.abs(best.coef_)) < 10
+    # best_score_ comes from the epochs kept (none here)
+    assert best.validation_scores_ == [] and best.best_score_ is None
+
+
+def test_full_batch_divergence_rolls_back_the_step_that_blew_up():
+    # a full batch measures an epoch's loss before its one step: the last
+    # step is checked at the end, and a bad loss blames the step before it
+    X, y = make_data()
+    params = dict(batch_size="full", learning_rate="constant", tol=None, penalty=None)
+    zero_loss = 0.5 * np.mean(y**2)
+    for max_iter in (1, 2, 3):
+        with pytest.warns(DivergenceWarning):
+            model = SGDRegressor(eta0=500.0, max_iter=max_iter, **params).fit(X, y)
+        assert model.diverged_
+        loss = 0.5 * np.mean((model.predict(X) - y) ** 2)
+        assert loss <= 1e4 * zero_loss
+
+
+@pytest.mark.parametrize("avg", [dict(average=True), dict(ema_decay=0.99)])
+def test_an_averaged_model_that_blew_up_is_caught(avg):
+    # the last iterate ends at zero (the shrink clamps), the average does not
+    rng = np.random.default_rng(0)
+    X = 1000.0 * rng.standard_normal((300, 3))
+    X[-1] = 0.0
+    y = 1e-3 * (X @ np.array([1.0, -2.0, 0.5]) + 0.5)
+    params = dict(
+        loss="huber",
+        epsilon=1.0,
+        penalty="elasticnet",
+        l1_ratio=0.5,
+        alpha=1.0,
+        fit_intercept=False,
+        learning_rate="constant",
+        eta0=10.0,
+        max_iter=1,
+        tol=None,
+        shuffle=False,
+    )
+    with pytest.warns(DivergenceWarning):
+        model = SGDRegressor(**params, **avg).fit(X, y)
+    assert model.diverged_
+    assert np.mean((model.predict(X) - y) ** 2) <= 2 * np.mean(y**2)
