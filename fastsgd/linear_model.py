@@ -59,6 +59,9 @@ _PARALLEL_LOCK = threading.Lock()
 # an epoch whose mean loss exceeds the loss of the starting model by this
 # factor has diverged: residuals 100x those of the start, for a squared loss
 DIVERGENCE_FACTOR = 1e4
+# rows the end-of-epoch model is measured on (a blow-up is orders of
+# magnitude: an even spread of a few hundred rows shows it)
+PROBE_ROWS = 256
 # the same residuals for the losses that grow linearly (huber,
 # epsilon_insensitive): with 1e4 they went unflagged at R^2 = -2e5
 LINEAR_FACTOR = 1e2
@@ -823,16 +826,14 @@ default=None
         # the state before the epoch, to roll back to if it diverges (one copy
         # per fit, refreshed in place: small data runs many short epochs)
         snapshot = state.copy()
-        # a full batch takes one step per epoch and measures the loss before
-        # it: a bad loss in epoch k is the work of epoch k - 1's step, so the
-        # state before that epoch is kept too
-        one_step = batch >= m
-        prev = state.copy() if one_step else snapshot
         best_run = 0  # the epoch (1-based) whose state best_state holds
+        # rows on which the model at the end of every epoch is measured: an
+        # epoch's loss is taken before each step, so the last steps' (and a
+        # full batch's only step's) damage would otherwise go unseen
+        probe = self._probe_rows(X, y, sw, order)
+        self._healthy_norm2 = 0.0  # see _health
         codes_ro = ro(codes)  # a view: it sees the per-epoch codes below
         for _ in range(max_epochs):
-            if one_step:
-                prev.restore(snapshot)
             snapshot.restore(state)
             hp[K.H_ETA0] = self._eta
             codes[K.C_EPOCH] = self._epochs
@@ -859,27 +860,24 @@ default=None
             )
             n_run += 1
             mean_loss = stats[K.S_LOSS_SUM] / max(stats[K.S_WEIGHT_SUM], 1e-300)
-            health = self._health(state, mean_loss, (X, y, sw, order), watch)
-            # the first epoch a roll-back would discard
-            culprit = n_run - 1 if one_step and n_run > 1 else n_run
+            health = self._health(state, mean_loss, (X, y, sw, order), watch, probe)
             if health is None:
                 if watch is not None:
                     # roll back past the whole blow-up
                     self._roll_back(state, good, good_marks, step_losses)
-                    culprit = good_run
+                    if best_run >= good_run:
+                        best_state = None  # a state the roll-back discarded
                     watch = None
                 else:
-                    state.restore(prev)
-                if best_run >= culprit:
-                    best_state = None  # a state the roll-back discarded
+                    state.restore(snapshot)
                 self._warn_diverged(mean_loss, "stopped")
                 break
             if health > 0.0 and watch is None:
                 # a blow-up that may still recover (see _health): watch it,
                 # keeping the model from before it
-                good = prev.copy()
+                good = snapshot.copy()
                 good_marks = self._history_marks(step_losses)
-                good_run = culprit
+                good_run = n_run
             watch = health if health > 0.0 else None
             self._epochs += 1
             w_now = state.params[:-1]
@@ -943,14 +941,6 @@ default=None
             if best_run >= good_run:
                 best_state = None
             self._warn_diverged(watch, "did not recover; stopped")
-        elif one_step and self.stop_reason_ != "diverged" and n_run:
-            # the last step's loss was never measured: measure it
-            end = self._model_loss(self._reported_params(state), X, y, sw, order)
-            if not end <= self._limit():
-                state.restore(snapshot)
-                if best_run >= n_run:
-                    best_state = None
-                self._warn_diverged(end, "stopped", epoch=self._epochs)
         if best_state is not None:
             state.restore(best_state)
         if stop_on_val:
@@ -1079,13 +1069,42 @@ default=None
                 _objective.losses(K.LOSSES[self.loss], pred, y, self.epsilon), sw
             )
 
-    def _health(self, state, mean_loss, data, watch):
+    def _probe_rows(self, X, y, sw, order):
+        """Return ``(X, y, sw)`` of up to PROBE_ROWS training rows, evenly spread."""
+        m = order.shape[0]
+        step = max(1, -(-m // PROBE_ROWS))
+        if m == y.shape[0]:
+            # every row trains: a strided view, no copy of dense X
+            X_p, y_p, sw_p = X[::step], y[::step], sw[::step]
+        else:
+            pick = np.sort(order)[::step]
+            X_p, y_p, sw_p = X[pick], y[pick], sw[pick]
+        return X_p, y_p.astype(np.float64), sw_p, max(float(sw_p.sum()), 1e-300)
+
+    def _probe_loss(self, params, probe):
+        """Return the weighted mean loss of ``params`` on the probe rows.
+
+        Lean on purpose: it runs after every epoch, and small data runs
+        thousands of short epochs (a few microseconds here, not 30).
+        """
+        X_p, y_p, sw_p, total = probe
+        with np.errstate(over="ignore", invalid="ignore"):
+            p = X_p @ params[:-1]
+            losses = _objective.losses(
+                K.LOSSES[self.loss], p + params[-1], y_p, self.epsilon
+            )
+            return float(np.sum(losses * sw_p)) / total
+
+    def _health(self, state, mean_loss, data, watch, probe):
         """Judge the epoch just run: ``None`` diverged, 0 healthy, > 0 watched.
 
         Non-finite numbers have diverged.  A mean loss ``DIVERGENCE_FACTOR``
         times the baseline (``LINEAR_FACTOR`` for the losses linear in the
-        residual) is suspect, and so is every epoch while a blow-up is
-        watched: then the loss of the model at the end of the epoch decides.
+        residual), or such a loss of the model at the end of the epoch on the
+        ``probe`` rows (which sees the epoch's last steps, which its mean loss,
+        taken before each step, does not), is suspect, and so is every epoch
+        while a blow-up is watched: then the loss of the model at the end of
+        the epoch decides.
         Below the limit, the run is healthy again; above it, the run is watched
         (the returned end-of-epoch loss) as long as that loss keeps falling
         from one epoch to the next, and has diverged as soon as it does not.
@@ -1103,12 +1122,24 @@ default=None
             if not math.isfinite(state.avg.sum()):
                 return None
         limit = self._limit()
-        if mean_loss <= limit and watch is None:
-            return 0.0
         # the model the user gets: with averaging, an average of blown-up
         # iterates can be far off while the last iterate looks fine
-        end = self._model_loss(self._reported_params(state), *data)
+        reported = self._reported_params(state)
+        # a blow-up grows the weights by orders of magnitude: while their norm
+        # stays within twice the largest one judged healthy, skip the probe
+        # (a few microseconds an epoch that tiny data, run for thousands of
+        # epochs, would notice)
+        norm2 = float(np.dot(reported, reported))
+        if norm2 <= 4.0 * self._healthy_norm2:
+            probed = 0.0
+        else:
+            probed = self._probe_loss(reported, probe)
+        if mean_loss <= limit and probed <= limit and watch is None:
+            self._healthy_norm2 = max(self._healthy_norm2, norm2)
+            return 0.0
+        end = self._model_loss(reported, *data)
         if end <= limit:
+            self._healthy_norm2 = max(self._healthy_norm2, norm2)
             return 0.0
         if not math.isfinite(end) or (watch is not None and not end < watch):
             return None
@@ -1140,9 +1171,9 @@ default=None
         factor = DIVERGENCE_FACTOR if self.loss in SQUARED_LOSSES else LINEAR_FACTOR
         return self._loss_ref * factor
 
-    def _warn_diverged(self, loss, what, epoch=None):
+    def _warn_diverged(self, loss, what):
         """Flag the divergence and warn with the fix."""
-        epoch = self._epochs + 1 if epoch is None else epoch
+        epoch = self._epochs + 1
         how = f"loss {loss:.3g}" if math.isfinite(loss) else "the loss is not finite"
         self.diverged_ = True
         self.stop_reason_ = "diverged"

@@ -760,13 +760,21 @@ def test_partial_fit_baseline_follows_the_data():
 @pytest.mark.parametrize("loss", ["huber", "epsilon_insensitive"])
 def test_divergence_is_caught_for_losses_linear_in_the_residual(loss):
     X, y = make_data()
-    model = SGDRegressor(
-        loss=loss, learning_rate="constant", eta0=1e3, max_iter=20, tol=None
-    )
-    with pytest.warns(DivergenceWarning):
-        model.fit(X, y)
-    assert model.diverged_
-    assert np.max(np.abs(model.coef_)) < 10
+    for seed in range(5):
+        model = SGDRegressor(
+            loss=loss,
+            learning_rate="constant",
+            eta0=1e3,
+            max_iter=20,
+            tol=None,
+            random_state=seed,
+        )
+        with pytest.warns(DivergenceWarning):
+            model.fit(X, y)
+        assert model.diverged_
+        # the kept model is within the limit: residuals at most 100x the start's
+        residual = np.abs(model.predict(X) - y)
+        assert np.mean(residual) <= lm.LINEAR_FACTOR * np.mean(np.abs(y))
 
 
 def test_float32_warmup_fraction_is_a_fraction():
@@ -980,3 +988,49 @@ def test_an_averaged_model_that_blew_up_is_caught(avg):
         model = SGDRegressor(**params, **avg).fit(X, y)
     assert model.diverged_
     assert np.mean((model.predict(X) - y) ** 2) <= 2 * np.mean(y**2)
+
+
+def test_a_blow_up_in_the_last_steps_of_an_epoch_is_caught():
+    # the last row is an outlier that the last step overshoots: the epoch's
+    # mean loss (taken before each step) looks fine, the model after it is not
+    X = np.ones((20, 1))
+    X[-1] = 100.0
+    y = X[:, 0].copy()
+    params = dict(
+        learning_rate="constant",
+        eta0=0.1,
+        tol=None,
+        shuffle=False,
+        penalty=None,
+        fit_intercept=False,
+    )
+    for max_iter in (1, 2, 3):
+        with pytest.warns(DivergenceWarning):
+            model = SGDRegressor(max_iter=max_iter, **params).fit(X, y)
+        assert model.diverged_
+        # the kept model is the one from before the blow-up
+        assert 0.5 * np.mean((model.predict(X) - y) ** 2) <= 0.5 * np.mean(y**2)
+
+
+def test_full_batch_validation_history_matches_the_kept_model():
+    rng = np.random.default_rng(0)
+    X, X_val = rng.standard_normal((200, 3)), rng.standard_normal((100, 3))
+    w = np.array([1.0, -2.0, 0.5])
+    y, y_val = X @ w + 0.3, X_val @ w + 0.3
+    for rbw in (False, True):
+        with pytest.warns(DivergenceWarning):
+            model = SGDRegressor(
+                batch_size="full",
+                learning_rate="constant",
+                eta0=150.0,
+                max_iter=3,
+                tol=None,
+                penalty=None,
+                early_stopping=True,
+                restore_best_weights=rbw,
+            ).fit(X, y, X_val=X_val, y_val=y_val)
+        assert len(model.validation_scores_) == len(model.loss_curve_)
+        if model.validation_scores_:
+            assert model.best_score_ == pytest.approx(model.score(X_val, y_val))
+        else:
+            assert model.best_score_ is None
