@@ -258,6 +258,16 @@ class ChunkSource:
         """
         if order is not None and self.n_units is None:
             raise ValueError("This source cannot be read in a chosen order.")
+        if order is not None:
+            order = np.asarray(order)
+            if order.ndim != 1 or (
+                order.size and not np.issubdtype(order.dtype, np.integer)
+            ):
+                raise TypeError("order must be a 1-D sequence of unit indices.")
+            if order.size and (order.min() < 0 or order.max() >= self.n_units):
+                raise ValueError(
+                    f"order holds unit indices outside [0, {self.n_units})."
+                )
         if self._arrays is not None:
             yield from self._array_chunks(order)
         elif self._parquet is not None:
@@ -401,11 +411,18 @@ def fit_stream(
     >>> np.round(model.coef_, 1)
     array([ 1. , -2. ,  0.5])
     """
+    if isinstance(estimator, type):
+        raise TypeError(
+            f"fit_stream needs an estimator instance, e.g. {estimator.__name__}(); "
+            f"got the class {estimator.__name__}."
+        )
     if not hasattr(estimator, "partial_fit"):
         raise TypeError(
             f"{type(estimator).__name__} has no partial_fit method; fit_stream "
             "needs an incremental estimator such as fastsgd.SGDRegressor."
         )
+    if not isinstance(shuffle_chunks, (bool, np.bool_)):
+        raise TypeError(f"shuffle_chunks must be a bool, got {shuffle_chunks!r}.")
     if isinstance(epochs, bool) or not isinstance(epochs, Integral) or epochs < 1:
         raise ValueError(f"epochs must be an integer >= 1, got {epochs!r}.")
     if isinstance(source, ChunkSource):

@@ -278,3 +278,16 @@ def test_a_sparse_pair_or_a_mapping_is_streamed_like_partial_fit():
         np.testing.assert_array_equal(model.coef_, ref.coef_)
     with pytest.raises(ValueError, match="keys 'X' and 'y'"):
         fit_stream(SGDRegressor(), {"X": X, "target": y})
+
+
+def test_arguments_a_user_can_get_wrong():
+    X = np.ones((10, 2))
+    y = np.ones(10)
+    with pytest.raises(TypeError, match="instance"):
+        fit_stream(SGDRegressor, (X, y))
+    with pytest.raises(TypeError, match="shuffle_chunks must be a bool"):
+        fit_stream(SGDRegressor(), (X, y), shuffle_chunks="no")
+    source = ChunkSource((X, y), chunk_rows=5)
+    for bad, exc in (([0, 2], ValueError), ([-1], ValueError), ([0.5], TypeError)):
+        with pytest.raises(exc):
+            list(source.iter_chunks(bad))
