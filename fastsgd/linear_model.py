@@ -832,6 +832,8 @@ default=None
         # full batch's only step's) damage would otherwise go unseen
         probe = self._probe_rows(X, y, sw, order)
         self._healthy_norm2 = 0.0  # see _health
+        # the last state a measurement passed (the start is the baseline)
+        trusted = state.copy()
         codes_ro = ro(codes)  # a view: it sees the per-epoch codes below
         for _ in range(max_epochs):
             snapshot.restore(state)
@@ -869,16 +871,18 @@ default=None
                         best_state = None  # a state the roll-back discarded
                     watch = None
                 else:
-                    state.restore(snapshot)
+                    state.restore(self._checked_state(snapshot, trusted, probe))
                 self._warn_diverged(mean_loss, "stopped")
                 break
             if health > 0.0 and watch is None:
                 # a blow-up that may still recover (see _health): watch it,
                 # keeping the model from before it
-                good = snapshot.copy()
+                good = self._checked_state(snapshot, trusted, probe).copy()
                 good_marks = self._history_marks(step_losses)
                 good_run = n_run
             watch = health if health > 0.0 else None
+            if watch is None and self._checked:
+                trusted.restore(state)
             self._epochs += 1
             w_now = state.params[:-1]
             with np.errstate(over="ignore", invalid="ignore"):
@@ -941,7 +945,11 @@ default=None
             if best_run >= good_run:
                 best_state = None
             self._warn_diverged(watch, "did not recover; stopped")
-        if best_state is not None:
+        if best_state is not None and (
+            self._checked_state(best_state, None, probe) is best_state
+        ):
+            # not a state over the limit: with a constant validation target
+            # every R^2 ties at 0 and the first epoch's state would be "best"
             state.restore(best_state)
         if stop_on_val:
             # of the epochs kept (a roll-back may have discarded the best)
@@ -1081,6 +1089,16 @@ default=None
             X_p, y_p, sw_p = X[pick], y[pick], sw[pick]
         return X_p, y_p.astype(np.float64), sw_p, max(float(sw_p.sum()), 1e-300)
 
+    def _checked_state(self, state, trusted, probe):
+        """Return ``state`` if its model passes the probe, else ``trusted``.
+
+        A roll-back target was judged by its own epoch, perhaps without the
+        probe (see ``_health``); ``trusted`` last passed a measurement.
+        """
+        if self._probe_loss(self._reported_params(state), probe) <= self._limit():
+            return state
+        return trusted
+
     def _probe_loss(self, params, probe):
         """Return the weighted mean loss of ``params`` on the probe rows.
 
@@ -1129,17 +1147,17 @@ default=None
         # stays within twice the largest one judged healthy, skip the probe
         # (a few microseconds an epoch that tiny data, run for thousands of
         # epochs, would notice)
-        norm2 = float(np.dot(reported, reported))
-        if norm2 <= 4.0 * self._healthy_norm2:
-            probed = 0.0
-        else:
-            probed = self._probe_loss(reported, probe)
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            norm2 = float(np.dot(reported, reported))
+        self._checked = not norm2 <= 4.0 * self._healthy_norm2
+        probed = self._probe_loss(reported, probe) if self._checked else 0.0
         if mean_loss <= limit and probed <= limit and watch is None:
             self._healthy_norm2 = max(self._healthy_norm2, norm2)
             return 0.0
         end = self._model_loss(reported, *data)
         if end <= limit:
             self._healthy_norm2 = max(self._healthy_norm2, norm2)
+            self._checked = True
             return 0.0
         if not math.isfinite(end) or (watch is not None and not end < watch):
             return None

@@ -1034,3 +1034,31 @@ def test_full_batch_validation_history_matches_the_kept_model():
             assert model.best_score_ == pytest.approx(model.score(X_val, y_val))
         else:
             assert model.best_score_ is None
+
+
+def test_restore_best_weights_skips_a_best_state_over_the_limit():
+    # a constant validation target ties every R^2 at 0, so the first epoch's
+    # state, still blown up, would be "best"; it is over the divergence limit
+    rng = np.random.default_rng(0)
+    X = 1000.0 * rng.standard_normal((1500, 5))
+    y = np.full(1500, 3.0)
+    params = dict(
+        loss="huber",
+        epsilon=1.0,
+        penalty="l1",
+        alpha=1.0,
+        learning_rate="cosine",
+        eta0=0.01,
+        max_iter=7,
+        tol=0.0,
+        early_stopping=True,
+        validation_fraction=0.5,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain = SGDRegressor(**params).fit(X, y)
+        best = SGDRegressor(restore_best_weights=True, **params).fit(X, y)
+    assert np.all(np.asarray(best.validation_scores_) == 0.0)
+    for model in (plain, best):
+        assert np.mean(np.abs(model.predict(X) - y)) < 1.0
