@@ -885,7 +885,7 @@ default=None
                 trusted.restore(state)
             self._epochs += 1
             w_now = state.params[:-1]
-            with np.errstate(over="ignore", invalid="ignore"):
+            with np.errstate(over="ignore", under="ignore", invalid="ignore"):
                 objective = mean_loss + _objective.penalty_value(
                     pen_code, w_now, self.alpha, l1_ratio
                 )
@@ -1216,9 +1216,11 @@ default=None
     def _print_epoch(self, state, mean_loss, objective, started, score):
         """Print an epoch as scikit-learn's verbose output does."""
         coef, intercept = self._reported(state)
+        with np.errstate(over="ignore", under="ignore"):
+            norm = np.linalg.norm(coef)
         print(f"-- Epoch {self._epochs}")
         line = (
-            f"Norm: {np.linalg.norm(coef):.2f}, NNZs: {np.count_nonzero(coef)}, "
+            f"Norm: {norm:.2f}, NNZs: {np.count_nonzero(coef)}, "
             f"Bias: {float(intercept):.6f}, T: {state.steps}, "
             f"Avg. loss: {mean_loss:.6f}, Objective: {objective:.6f}"
         )
@@ -1263,8 +1265,10 @@ def _r2(y, pred, sw):
     w = sw.astype(np.float64)
     y = y.astype(np.float64)
     mean = np.average(y, weights=w) if w.sum() > 0 else y.mean()
-    ss_res = float(np.sum(w * (y - pred) ** 2))
-    ss_tot = float(np.sum(w * (y - mean) ** 2))
+    # a blown-up model's residuals overflow: its score is -inf, not an error
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        ss_res = float(np.sum(w * (y - pred) ** 2))
+        ss_tot = float(np.sum(w * (y - mean) ** 2))
     if ss_tot == 0.0:
         return 1.0 if ss_res == 0.0 else 0.0
     return 1.0 - ss_res / ss_tot

@@ -1062,3 +1062,18 @@ def test_restore_best_weights_skips_a_best_state_over_the_limit():
     assert np.all(np.asarray(best.validation_scores_) == 0.0)
     for model in (plain, best):
         assert np.mean(np.abs(model.predict(X) - y)) < 1.0
+
+
+def test_a_blown_up_validation_score_is_minus_inf_under_strict_numpy():
+    # users who run with np.seterr(all="raise") must get the divergence
+    # handling, not a FloatingPointError from scoring a blown-up epoch
+    y = np.array([1.0, 2.0, 3.0])
+    pred = np.array([1e200, -1e200, 1e200])
+    with np.errstate(all="raise"):
+        assert lm._r2(y, pred, np.ones(3)) == -np.inf
+    X, y = scaled_data()
+    for params in (dict(early_stopping=True), dict(penalty="l1")):
+        with np.errstate(all="raise"), pytest.warns(DivergenceWarning):
+            SGDRegressor(
+                learning_rate="constant", eta0=10.0, random_state=0, **params
+            ).fit(X, y)
