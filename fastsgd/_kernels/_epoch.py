@@ -55,7 +55,7 @@ from ._codes import (
     SAMPLE_SHUFFLE,
 )
 from ._jit import kernel
-from ._losses import MAX_DLOSS, loss_derivative, loss_value
+from ._losses import clip_dloss, loss_derivative, loss_value
 from ._prefetch import (
     GATHER_AHEAD,
     PREFETCH_DISTANCE,
@@ -453,11 +453,7 @@ def epoch_dense(
                 if squared:
                     dl = pn + (float(b) - float(yi))
                     li = 0.5 * dl * dl
-                    # scikit-learn's clip, as in loss_derivative
-                    if dl > MAX_DLOSS:
-                        dl = MAX_DLOSS
-                    elif dl < -MAX_DLOSS:
-                        dl = -MAX_DLOSS
+                    dl = clip_dloss(dl)  # as loss_derivative does
                 else:
                     p = pn + b
                     li = loss_value(loss, p, yi, eps)
@@ -668,9 +664,10 @@ def epoch_csr(
     cumulative L1 truncation reaches a feature when a row uses it: before the
     row's dot product, after its step, and for every feature at the end of the
     epoch (scikit-learn's sparse SGD only truncates after the step, so its
-    model differs from its dense one).  Without averaging or an L2 part this
-    gives the dense model; with them, a truncation a feature has not caught up
-    on yet is missing from the shrink and the average.  Every other
+    model differs from its dense one).  Without averaging or a shrink (an L2
+    part or weight decay) this gives the dense model; with them, a truncation
+    a feature has not caught up on yet is missing from the shrink and the
+    average.  Every other
     configuration accumulates the batch gradient over the non-zeros and takes
     the same dense step as dense input, so both inputs give the same model.
     """

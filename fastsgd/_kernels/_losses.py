@@ -59,6 +59,12 @@ def loss_derivative(code, p, y, eps):
             g = 0.0
     else:
         g = r
+    return clip_dloss(g)
+
+
+@kernel(inline="always")
+def clip_dloss(g):
+    """Return ``g`` clipped to +-MAX_DLOSS (scikit-learn's rule); NaN stays NaN."""
     if g > MAX_DLOSS:
         return MAX_DLOSS
     if g < -MAX_DLOSS:
