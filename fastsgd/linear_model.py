@@ -862,7 +862,9 @@ default=None
             )
             n_run += 1
             mean_loss = stats[K.S_LOSS_SUM] / max(stats[K.S_WEIGHT_SUM], 1e-300)
-            health = self._health(state, mean_loss, (X, y, sw, order), watch, probe)
+            health, measured = self._health(
+                state, mean_loss, (X, y, sw, order), watch, probe
+            )
             if health is None:
                 if watch is not None:
                     # roll back past the whole blow-up
@@ -871,18 +873,20 @@ default=None
                         best_state = None  # a state the roll-back discarded
                     watch = None
                 else:
-                    state.restore(self._checked_state(snapshot, trusted, probe))
+                    state.restore(
+                        snapshot if self._passes(snapshot, probe) else trusted
+                    )
                 self._warn_diverged(mean_loss, "stopped")
                 break
             if health > 0.0 and watch is None:
                 # a blow-up that may still recover (see _health): watch it,
                 # keeping the model from before it
-                good = self._checked_state(snapshot, trusted, probe).copy()
+                good = (snapshot if self._passes(snapshot, probe) else trusted).copy()
                 good_marks = self._history_marks(step_losses)
                 good_run = n_run
             watch = health if health > 0.0 else None
-            if watch is None and self._checked:
-                trusted.restore(state)
+            if watch is None and measured:
+                trusted.restore(state)  # the last state a measurement passed
             self._epochs += 1
             w_now = state.params[:-1]
             with np.errstate(over="ignore", under="ignore", invalid="ignore"):
@@ -945,9 +949,7 @@ default=None
             if best_run >= good_run:
                 best_state = None
             self._warn_diverged(watch, "did not recover; stopped")
-        if best_state is not None and (
-            self._checked_state(best_state, None, probe) is best_state
-        ):
+        if best_state is not None and self._passes(best_state, probe):
             # not a state over the limit: with a constant validation target
             # every R^2 ties at 0 and the first epoch's state would be "best"
             state.restore(best_state)
@@ -1089,15 +1091,13 @@ default=None
             X_p, y_p, sw_p = X[pick], y[pick], sw[pick]
         return X_p, y_p.astype(np.float64), sw_p, max(float(sw_p.sum()), 1e-300)
 
-    def _checked_state(self, state, trusted, probe):
-        """Return ``state`` if its model passes the probe, else ``trusted``.
+    def _passes(self, state, probe):
+        """Tell whether the model of ``state`` is within the limit on the probe.
 
-        A roll-back target was judged by its own epoch, perhaps without the
-        probe (see ``_health``); ``trusted`` last passed a measurement.
+        A roll-back target, or the best state, was judged by its own epoch,
+        perhaps without the probe (see ``_health``).
         """
-        if self._probe_loss(self._reported_params(state), probe) <= self._limit():
-            return state
-        return trusted
+        return self._probe_loss(self._reported_params(state), probe) <= self._limit()
 
     def _probe_loss(self, params, probe):
         """Return the weighted mean loss of ``params`` on the probe rows.
@@ -1114,7 +1114,11 @@ default=None
             return float(np.sum(losses * sw_p)) / total
 
     def _health(self, state, mean_loss, data, watch, probe):
-        """Judge the epoch just run: ``None`` diverged, 0 healthy, > 0 watched.
+        """Judge the epoch just run; return ``(verdict, measured)``.
+
+        The verdict is ``None`` (diverged), 0 (healthy) or > 0 (watched);
+        ``measured`` tells whether the end-of-epoch model was measured (on the
+        probe or on every row) rather than passed on its norm alone.
 
         Non-finite numbers have diverged.  A mean loss ``DIVERGENCE_FACTOR``
         times the baseline (``LINEAR_FACTOR`` for the losses linear in the
@@ -1135,10 +1139,10 @@ default=None
         # a sum is not finite when a term is not (or when it overflows, which
         # is divergence too): no temporary array, unlike np.isfinite
         if not math.isfinite(mean_loss) or not math.isfinite(state.params.sum()):
-            return None
+            return None, False
         if self.average or self.ema_decay is not None:
             if not math.isfinite(state.avg.sum()):
-                return None
+                return None, False
         limit = self._limit()
         # the model the user gets: with averaging, an average of blown-up
         # iterates can be far off while the last iterate looks fine
@@ -1149,19 +1153,18 @@ default=None
         # epochs, would notice)
         with np.errstate(over="ignore", under="ignore", invalid="ignore"):
             norm2 = float(np.dot(reported, reported))
-        self._checked = not norm2 <= 4.0 * self._healthy_norm2
-        probed = self._probe_loss(reported, probe) if self._checked else 0.0
+        measured = not norm2 <= 4.0 * self._healthy_norm2
+        probed = self._probe_loss(reported, probe) if measured else 0.0
         if mean_loss <= limit and probed <= limit and watch is None:
             self._healthy_norm2 = max(self._healthy_norm2, norm2)
-            return 0.0
+            return 0.0, measured
         end = self._model_loss(reported, *data)
         if end <= limit:
             self._healthy_norm2 = max(self._healthy_norm2, norm2)
-            self._checked = True
-            return 0.0
+            return 0.0, True
         if not math.isfinite(end) or (watch is not None and not end < watch):
-            return None
-        return end
+            return None, True
+        return end, True
 
     def _history_marks(self, step_losses):
         """Return the epoch count and history lengths (see ``_roll_back``)."""
