@@ -15,8 +15,12 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python -m fastsgd compare
 
+# the kernels compile once into fastsgd's cache (two processes on two cores);
+# the suite then loads them, and the kernel tests rerun as plain Python
 test: $(STAMP)
+	$(BIN)/python -m fastsgd compile --all --quiet
 	$(BIN)/python -m pytest -q
+	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q tests/test_kernels.py
 
 bench: $(STAMP)
 	$(BIN)/python -m pytest bench -q --benchmark-columns=min,median,rounds --benchmark-sort=name
@@ -25,5 +29,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check fastsgd tests bench
 	$(BIN)/ruff format --check fastsgd tests bench
 
+# also the compiled kernels: beside the sources, in the user-wide cache and in
+# $$NUMBA_CACHE_DIR/fastsgd when that is set
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache fastsgd/_kernels/__pycache__
+	rm -rf "$${XDG_CACHE_HOME:-$$HOME/.cache}/fastsgd"
+	if [ -n "$$NUMBA_CACHE_DIR" ]; then rm -rf "$$NUMBA_CACHE_DIR/fastsgd"; fi

@@ -9,6 +9,7 @@ from .closed_form import IllConditionedWarning, closed_form
 from .diagnostics import Diagnosis, SweepResult, diagnose, lr_sweep
 from .linear_model import DivergenceWarning, SGDRegressor
 from .stream import ChunkSource, fit_stream
+from .warmup import compile_kernels
 
 __all__ = [
     "ChunkSource",
@@ -18,6 +19,7 @@ __all__ = [
     "SGDRegressor",
     "SweepResult",
     "closed_form",
+    "compile_kernels",
     "diagnose",
     "fit_stream",
     "lr_sweep",

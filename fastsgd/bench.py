@@ -146,9 +146,20 @@ Section ``cold_start``:
 - ``warm_seconds`` (float): best wall time of a fresh process that imports
   fastsgd and fits a small model, compile cache warm.
 - ``warm_import_seconds`` (float), ``warm_fit_seconds`` (float): its parts.
-- ``cold_seconds`` (float?): the same with an empty ``NUMBA_CACHE_DIR``.
-- ``second_process_compiles`` (int?): kernels compiled or saved by a second
-  process on that cache (0 is a cache hit).
+- ``sklearn_seconds`` (float): the same for scikit-learn's ``SGDRegressor``,
+  alternating with fastsgd's runs.
+- ``warm_over_sklearn`` (float): ``warm_seconds / sklearn_seconds``.
+- ``cold_import_seconds`` (float?): best wall time of a fresh process that only
+  imports fastsgd, with an empty ``NUMBA_CACHE_DIR`` (``--full``).
+- ``sklearn_import_seconds`` (float?): the same for ``sklearn.linear_model``.
+- ``cold_import_over_sklearn`` (float?): their ratio.
+- ``cold_seconds`` (float?): the first default fit of a fresh process on an
+  empty ``NUMBA_CACHE_DIR`` (the import excluded).
+- ``compile_seconds`` (dict?): that first fit for each configuration of
+  ``COMPILE_CONFIGS``, run one after the other on one cache (each compiles
+  what the ones before it did not).
+- ``second_process_compiles`` (int?): kernels compiled by a second process on
+  that cache (0 is a cache hit).
 - ``cache_dir`` (str): where the compiled kernels are cached by default.
 
 Section ``targets``:
@@ -442,30 +453,28 @@ def _gc_paused():
 def epoch_clock():
     """Time each compiled epoch that ``SGDRegressor`` runs inside the block.
 
-    Wraps the estimator module's epoch kernels (its globals named ``epoch_*``:
-    ``epoch_dense``, ``epoch_csr`` and any variant) in a timer for the duration
-    of the block. Not thread-safe: meant for a benchmark's own process.
+    Wraps the compiled kernels that fits obtain from ``_kernels._select``
+    (each epoch is one call of one) in a timer for the duration of the block.
+    Not thread-safe: meant for a benchmark's own process.
 
     Yields
     ------
     list of float
         Filled with the duration of each epoch call, in seconds.
     """
-    from . import linear_model
+    from ._kernels import _select
 
     times: list[float] = []
-    saved = {
-        name: fn
-        for name, fn in vars(linear_model).items()
-        if name.startswith("epoch_") and callable(fn)
-    }
-    for name, fn in saved.items():
-        setattr(linear_model, name, _timed(fn, times))
+    compiled = _select.compiled
+
+    def timed_compiled(kernel, args):
+        return _timed(compiled(kernel, args), times)
+
+    _select.compiled = timed_compiled
     try:
         yield times
     finally:
-        for name, fn in saved.items():
-            setattr(linear_model, name, fn)
+        _select.compiled = compiled
 
 
 def _timed(fn, times):
@@ -1018,30 +1027,56 @@ def peak_memory(n_samples, n_features, dtypes=("float32", "float64"), contenders
 
 
 _COLD_PROBE = r"""
-import time
+import json, sys, time
 t0 = time.perf_counter()
 import numpy as np
-import fastsgd
+if sys.argv[1] == "sklearn":
+    from sklearn.linear_model import SGDRegressor
+else:
+    from fastsgd import SGDRegressor
 t1 = time.perf_counter()
-rng = np.random.default_rng(0)
-X = rng.standard_normal((200, 5))
-y = X @ np.arange(5.0) + 1.0
-fastsgd.SGDRegressor(max_iter=5, tol=None, random_state=0).fit(X, y)
-t2 = time.perf_counter()
-import json
-from fastsgd import _kernels
-misses = sum(
-    sum(getattr(_kernels, k).stats.cache_misses.values())
-    for k in ("epoch_dense", "epoch_csr")
-)
-cache = getattr(_kernels.epoch_dense.stats, "cache_path", None)
-print("RESULT " + json.dumps({"import": t1 - t0, "fit": t2 - t1, "misses": misses,
-                               "cache_path": str(cache)}))
+config = json.loads(sys.argv[2])
+result = {"import": t1 - t0, "fit": None}
+if config is not None:
+    dtype = np.dtype(config.pop("dtype", "float64"))
+    sparse = config.pop("sparse", False)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 5)).astype(dtype)
+    y = X @ np.arange(5.0, dtype=dtype) + 1.0
+    if sparse:
+        import scipy.sparse
+        X = scipy.sparse.csr_matrix(X)
+    SGDRegressor(max_iter=5, tol=None, random_state=0, **config).fit(X, y)
+    result["fit"] = time.perf_counter() - t1
+if sys.argv[1] != "sklearn":
+    from fastsgd._kernels import _cache, _jit
+    stats = [k.stats for k in _jit.REGISTRY.values() if hasattr(k, "stats")]
+    result["misses"] = sum(sum(s.cache_misses.values()) for s in stats)
+    result["compiled"] = sorted(
+        name.rsplit(".", 1)[1] for name, k in _jit.REGISTRY.items()
+        if hasattr(k, "stats") and sum(k.stats.cache_misses.values())
+    )
+    result["cache_path"] = str(_cache.cache_folder())
+print("RESULT " + json.dumps(result))
 """
 
+# configurations whose first fit on an empty cache the full bench times
+COMPILE_CONFIGS = {
+    "default, float64": {},
+    "default, float32": {"dtype": "float32"},
+    "default, CSR": {"sparse": True},
+    "Adam batch 32, float32": {
+        "optimizer": "adam",
+        "batch_size": 32,
+        "dtype": "float32",
+    },
+    "momentum batch 32": {"optimizer": "momentum", "batch_size": 32},
+    "averaged SGD": {"average": True},
+}
 
-def cold_start(cache_dir=None):
-    """Start a fresh process that imports fastsgd and fits a small model.
+
+def cold_start(cache_dir=None, library="fastsgd", config=None):
+    """Start a fresh process that imports a library and fits a small model.
 
     Parameters
     ----------
@@ -1049,22 +1084,27 @@ def cold_start(cache_dir=None):
         ``NUMBA_CACHE_DIR`` for the process; None keeps the default location
         (``__pycache__`` beside the kernels' sources, or a user-wide cache
         directory when that is not writable).
+    library : {"fastsgd", "sklearn"}, default="fastsgd"
+        Whose ``SGDRegressor`` the process imports and fits.
+    config : dict or None, default={}
+        ``SGDRegressor`` parameters of the fit (plus ``"dtype"`` and
+        ``"sparse"``); None imports only.
 
     Returns
     -------
     dict
         ``wall`` (seconds from process start to exit), ``import`` and ``fit``
-        (seconds measured inside), ``misses`` (kernel signatures compiled
-        because the cache had none), ``saves`` (cache files written, from
-        ``NUMBA_DEBUG_CACHE``) and ``cache_path``.
+        (seconds measured inside, ``fit`` None without one) and, for fastsgd,
+        ``misses`` (kernel signatures compiled because the cache had none),
+        ``compiled`` (their kernels' names) and ``cache_path``.
     """
     env = dict(os.environ)
-    env["NUMBA_DEBUG_CACHE"] = "1"
     if cache_dir is not None:
         env["NUMBA_CACHE_DIR"] = str(cache_dir)
+    config = {} if config is None and library == "sklearn" else config
     t0 = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-c", _COLD_PROBE],
+        [sys.executable, "-c", _COLD_PROBE, library, json.dumps(config)],
         capture_output=True,
         text=True,
         timeout=900,
@@ -1073,19 +1113,7 @@ def cold_start(cache_dir=None):
     )
     wall = time.perf_counter() - t0
     found = _result_line(proc, "cold-start probe")
-    saves = sum(
-        1
-        for line in proc.stdout.splitlines()
-        if line.startswith("[cache]") and "saved" in line
-    )
-    return {
-        "wall": wall,
-        "import": found["import"],
-        "fit": found["fit"],
-        "misses": int(found["misses"]),
-        "saves": saves,
-        "cache_path": found["cache_path"],
-    }
+    return {"wall": wall, **found}
 
 
 def _result_line(proc, what):
@@ -1320,22 +1348,45 @@ def run(
 
 
 def _cold_start_section(full, runs):
-    warm = [cold_start() for _ in range(runs)]
+    # fastsgd and scikit-learn alternate, so that both see the same machine
+    warm, sk = [], []
+    for _ in range(runs):
+        warm.append(cold_start(config={}))
+        sk.append(cold_start(library="sklearn", config={}))
     best = min(warm, key=lambda r: r["wall"])
+    sk_best = min(sk, key=lambda r: r["wall"])
     out = {
         "warm_seconds": best["wall"],
         "warm_import_seconds": best["import"],
         "warm_fit_seconds": best["fit"],
+        "sklearn_seconds": sk_best["wall"],
+        "warm_over_sklearn": best["wall"] / sk_best["wall"],
+        "cold_import_seconds": None,
+        "sklearn_import_seconds": None,
+        "cold_import_over_sklearn": None,
         "cold_seconds": None,
+        "compile_seconds": None,
         "second_process_compiles": None,
         "cache_dir": best["cache_path"],
     }
     if full:
+        imports, sk_imports = [], []
+        for _ in range(runs):
+            with tempfile.TemporaryDirectory(prefix="fastsgd-numba-") as tmp:
+                imports.append(cold_start(tmp, config=None)["wall"])
+            sk_imports.append(cold_start(library="sklearn", config=None)["wall"])
+        out["cold_import_seconds"] = min(imports)
+        out["sklearn_import_seconds"] = min(sk_imports)
+        out["cold_import_over_sklearn"] = min(imports) / min(sk_imports)
+        compile_seconds = {}
         with tempfile.TemporaryDirectory(prefix="fastsgd-numba-") as tmp:
-            cold = cold_start(tmp)
-            second = cold_start(tmp)
-        out["cold_seconds"] = cold["wall"]
-        out["second_process_compiles"] = second["misses"] + second["saves"]
+            for name, config in COMPILE_CONFIGS.items():
+                # each on a cache holding only the configurations before it
+                compile_seconds[name] = cold_start(tmp, config=dict(config))["fit"]
+            second = cold_start(tmp, config={})
+        out["cold_seconds"] = compile_seconds["default, float64"]
+        out["compile_seconds"] = compile_seconds
+        out["second_process_compiles"] = second["misses"]
     return out
 
 
@@ -1470,9 +1521,21 @@ def evaluate_targets(results):
     )
     cs = results.get("cold_start") or {}
     add(
-        "warm-cache cold start (import + first fit), seconds",
-        2.0,
-        cs.get("warm_seconds"),
+        "warm-cache import + first fit, over scikit-learn's",
+        1.25,
+        cs.get("warm_over_sklearn"),
+        higher=False,
+    )
+    add(
+        "empty-cache import, over importing sklearn.linear_model",
+        1.3,
+        cs.get("cold_import_over_sklearn"),
+        higher=False,
+    )
+    add(
+        "empty-cache first default fit (compile included), seconds",
+        10.0,
+        cs.get("cold_seconds"),
         higher=False,
     )
     if cs.get("second_process_compiles") is not None:
@@ -1854,16 +1917,21 @@ def format_table(results):
     if cs:
         lines += [
             "",
-            "cold start (fresh process: import fastsgd + first small fit): warm "
+            "cold start (fresh process: import + first small fit): warm "
             f"cache {cs['warm_seconds']:.2f} s (import "
-            f"{cs['warm_import_seconds']:.2f} s, fit {cs['warm_fit_seconds']:.2f} s);"
-            f" cache in {cs['cache_dir']}",
+            f"{cs['warm_import_seconds']:.2f} s, fit {cs['warm_fit_seconds']:.2f} s)"
+            f", scikit-learn {cs['sklearn_seconds']:.2f} s "
+            f"({cs['warm_over_sklearn']:.2f}x); cache in {cs['cache_dir']}",
         ]
-        if cs["cold_seconds"] is not None:
+        if cs["cold_import_seconds"] is not None:
             lines.append(
-                f"  empty cache {cs['cold_seconds']:.1f} s; a second process on that "
-                f"cache compiled {cs['second_process_compiles']} kernels"
+                f"  empty cache: import {cs['cold_import_seconds']:.2f} s, "
+                f"sklearn.linear_model {cs['sklearn_import_seconds']:.2f} s "
+                f"({cs['cold_import_over_sklearn']:.2f}x); a second process on "
+                f"that cache compiled {cs['second_process_compiles']} kernels"
             )
+            for name, secs in cs["compile_seconds"].items():
+                lines.append(f"  first fit, empty cache, {name}: {secs:.1f} s")
     if results["targets"]:
         lines += ["", "targets:"]
         for t in results["targets"]:

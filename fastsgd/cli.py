@@ -20,6 +20,7 @@ import argparse
 import contextlib
 import importlib.util
 import io
+import logging
 import math
 import os
 import re
@@ -1614,11 +1615,109 @@ def build_parser():
     p.add_argument("--output", "-o", metavar="CSV", help="output file (default stdout)")
     p.set_defaults(func=cmd_predict)
 
+    p = sub.add_parser(
+        "compile",
+        help="compile the training kernels ahead of time (images, clusters)",
+        description="Compile the kernels that fits use into fastsgd's cache, so "
+        "that no fit waits on the compiler: the default configuration on dense "
+        "and CSR input, or with --all every kernel. Run it in a Dockerfile "
+        "(RUN fastsgd compile --all) or on each worker of a cluster.",
+    )
+    p.add_argument(
+        "--all", action="store_true", help="every kernel (default: the default path)"
+    )
+    p.add_argument(
+        "--dtype",
+        choices=("float64", "float32"),
+        action="append",
+        help="data type to compile for (repeatable; default both)",
+    )
+    p.add_argument(
+        "--jobs",
+        type=_positive_int,
+        default=None,
+        help="processes compiling at once (default: every usable core)",
+    )
+    p.add_argument(
+        "--clear",
+        action="store_true",
+        help="delete the compiled kernels in the cache instead",
+    )
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_compile)
+
     if importlib.util.find_spec("fastsgd.bench") is not None:
         from . import bench
 
         bench.add_parser(sub)
     return parser
+
+
+def cmd_compile(args):
+    """``fastsgd compile``: compile kernels into the cache (or clear it)."""
+    from ._kernels import _cache
+
+    if args.clear:
+        removed = _cache.clear()
+        for folder in removed:
+            print(f"removed {folder}")
+        if not removed:
+            print("no compiled kernels to remove")
+        return 0
+    from .warmup import compile_kernels
+
+    started = time.perf_counter()
+    done = compile_kernels(
+        "all" if args.all else "default",
+        dtypes=args.dtype or ("float64", "float32"),
+        jobs=args.jobs,
+        progress=False if args.quiet else None,
+    )
+    folder = _cache.cache_folder()
+    where = f"kept in {folder}" if folder else "NOT kept: no writable cache folder"
+    print(
+        f"{len(done)} kernels ready in {time.perf_counter() - started:.1f} s, {where}"
+    )
+    return 0
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Write log records to whatever ``sys.stderr`` is when they come."""
+
+    def __init__(self):
+        super().__init__()
+        self.setFormatter(logging.Formatter("%(message)s"))
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value):
+        pass
+
+
+@contextlib.contextmanager
+def _log_to_stderr(level=logging.INFO):
+    """Show the library's log (compiles, cache problems) on stderr.
+
+    Only while a command runs: ``main`` called from Python leaves the logging
+    set-up as it found it.
+    """
+    from ._kernels import _select
+
+    logger = logging.getLogger("fastsgd")
+    saved = (logger.level, logger.propagate)
+    handler = _StderrHandler()
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    logger.propagate = False
+    _select.silence_notice()  # the INFO lines say it already
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.level, logger.propagate = saved
 
 
 def main(argv=None):
@@ -1636,7 +1735,10 @@ def main(argv=None):
         )
         return EXIT_USAGE
     try:
-        return int(args.func(args) or 0)
+        # `fastsgd compile -q` prints only its summary, not a line per kernel
+        quiet = args.command == "compile" and args.quiet
+        with _log_to_stderr(logging.WARNING if quiet else logging.INFO):
+            return int(args.func(args) or 0)
     except CLIError as exc:
         print(f"fastsgd {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -912,15 +912,20 @@ def loss_grad_block(X, y, w, codes, hp):
     tuple
         The block's loss sum (float) and gradient sum (float64, n_features + 1).
     """
-    from fastsgd._kernels import _grad  # the installed package's cached kernel
+    from fastsgd._kernels import _grad, _select  # the installed package's kernel
 
     X, y = _block_arrays(X, y)
     grad = np.zeros(X.shape[1] + 1)
-    total = _grad.block_loss_grad(X, y, w, codes, hp, grad)
+    ro = _select.readonly
+    args = (X, y, ro(np.ascontiguousarray(w, dtype=np.float64)), ro(codes), ro(hp))
+    total = _select.call(_grad.block_loss_grad, *args, grad)
     return float(total), grad
 
 
 def _block_arrays(X, y):
+    """Return a block as the kernels take it: C order, read-only views."""
+    from fastsgd._kernels._select import readonly
+
     X = np.asarray(X)
     if X.dtype not in (np.float32, np.float64):
         X = X.astype(np.float64)
@@ -931,7 +936,7 @@ def _block_arrays(X, y):
             f"A block of X has {X.shape[0]} rows but its block of y has "
             f"{y.shape[0]}; X and y must be split into the same row blocks."
         )
-    return X, y
+    return readonly(X), readonly(y)
 
 
 def _fit_lbfgs(est, client, data):
@@ -1043,13 +1048,13 @@ def moments_block(X, y, center):
         Row count (float), mean (float64, n_features + 1) and co-moment matrix
         (float64, (n_features + 1, n_features + 1)), the target last.
     """
-    from fastsgd._kernels import _grad  # the installed package's cached kernel
+    from fastsgd._kernels import _grad, _select  # the installed package's kernel
 
     X, y = _block_arrays(X, y)
     d = X.shape[1]
     mean = np.zeros(d + 1)
     com = np.zeros((d + 1, d + 1))
-    n = _grad.block_moments(X, y, bool(center), mean, com)
+    n = _select.call(_grad.block_moments, X, y, bool(center), mean, com)
     return n, mean, com
 
 

@@ -16,7 +16,6 @@ import warnings
 from contextlib import contextmanager
 from numbers import Integral, Real
 
-import numba
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
@@ -32,7 +31,7 @@ from sklearn.utils.validation import (
 
 from . import _objective
 from ._kernels import _codes as K
-from ._kernels import epoch_csr, epoch_dense, epoch_dense_parallel
+from ._kernels import _select
 from ._sparse_check import check_sparse_structure
 from .optim import TrainState, optimizer_hparams
 from .schedules import schedule_hparams
@@ -786,25 +785,44 @@ default=None
         every = int(self.record_every)
         rec = np.zeros(steps_per_epoch // every + 1 if every else 1)
         stats = np.zeros(K.N_STATS, dtype=np.float64)
-        extra = ()
         threads = self._threads(batch, X)
-        grad = np.zeros(self._scratch_shape(X, batch, threads), dtype=X.dtype)
+        key = _select.family(codes, hp, m, sp.issparse(X), threads)
+        grad = np.zeros(self._scratch_shape(X, key), dtype=X.dtype)
+        ro = _select.readonly  # the kernels take the data as read-only views
         if sp.issparse(X):
-            data_args = (X.data, X.indices, X.indptr)
-            epoch_fn = epoch_csr
-        elif threads > 1:
-            data_args = (X,)
+            data_args = (ro(X.data), ro(X.indices), ro(X.indptr))
+        else:
+            data_args = (ro(X),)
+        extra = ()
+        if key[0] == "parallel":
             extra = (
                 np.zeros((threads, X.shape[1] + 1), dtype=X.dtype),
                 np.zeros((threads, 3), dtype=np.float64),
             )
-            epoch_fn = _locked(epoch_dense_parallel)
-        else:
-            data_args = (X,)
-            epoch_fn = epoch_dense
-        ro = _readonly  # the kernels take the data as read-only views
-        data_args = tuple(ro(a) for a in data_args)
-        y_ro, sw_ro, hp_ro = ro(y), ro(sw), ro(hp)
+        hp_ro = ro(hp)
+        codes_ro = ro(codes)  # a view: it sees the per-epoch codes below
+        args = (
+            *data_args,
+            ro(y),
+            ro(sw),
+            order,
+            iscratch,
+            state.params,
+            state.opt,
+            state.avg,
+            state.q,
+            grad,
+            state.counters,
+            state.carry,
+            hp_ro,
+            codes_ro,
+            stats,
+            rec,
+            *extra,
+        )
+        epoch_fn = _select.compiled(_select.epoch_kernel(key), args)
+        if key[0] == "parallel":
+            epoch_fn = _locked(epoch_fn)
 
         pen_code = K.PENALTIES[self.penalty]
         l1_ratio = 0.0 if self.l1_ratio is None else self.l1_ratio
@@ -834,32 +852,13 @@ default=None
         self._healthy_norm2 = 0.0  # see _health
         # the last state a measurement passed (the start is the baseline)
         trusted = state.copy()
-        codes_ro = ro(codes)  # a view: it sees the per-epoch codes below
         for _ in range(max_epochs):
             snapshot.restore(state)
             hp[K.H_ETA0] = self._eta
             codes[K.C_EPOCH] = self._epochs
             codes[K.C_SEED] = (self._seed * 1_000_003 + self._epochs) % (2**62)
             stats[:] = 0.0
-            epoch_fn(
-                *data_args,
-                y_ro,
-                sw_ro,
-                order,
-                iscratch,
-                state.params,
-                state.opt,
-                state.avg,
-                state.q,
-                grad,
-                state.counters,
-                state.carry,
-                hp_ro,
-                codes_ro,
-                stats,
-                rec,
-                *extra,
-            )
+            epoch_fn(*args)
             n_run += 1
             mean_loss = stats[K.S_LOSS_SUM] / max(stats[K.S_WEIGHT_SUM], 1e-300)
             health, measured = self._health(
@@ -972,6 +971,8 @@ default=None
         if batch < PARALLEL_MIN_BATCH:
             return 1
         wanted = (os.cpu_count() or 1) if self.n_jobs < 0 else self.n_jobs
+        import numba  # only for a threaded fit
+
         limit = min(
             numba.config.NUMBA_NUM_THREADS, batch // PARALLEL_MIN_ROWS_PER_THREAD
         )
@@ -1021,24 +1022,26 @@ default=None
         idx_train = np.sort(idx_train[sw[idx_train] > 0])
         return idx_train, np.sort(idx_val)
 
-    def _scratch_shape(self, X, batch, threads):
+    def _scratch_shape(self, X, key):
         """Shape of the kernels' ``grad`` scratch.
 
-        One row (the mini-batch gradient), or, for a shuffled epoch over dense
-        rows, about ``GATHER_BYTES`` of rows with two spare columns: the kernel
-        copies random rows (and their y and sample weight) there in chunks
-        before stepping through them (see ``_epoch.gather_rows``; a mini-batch
-        keeps its gradient in row 0).  Mini-batches of wide rows gain nothing
-        from the copy (measured at 1000 float64 features), so they skip it.
+        One row (the mini-batch gradient), or, for a shuffled epoch of the
+        plain or mini-batch kernels, about ``GATHER_BYTES`` of rows with two
+        spare columns: the kernel copies random rows (and their y and sample
+        weight) there in chunks before stepping through them (see
+        ``_rows.gather_rows``; a mini-batch keeps its gradient in row 0).
+        Mini-batches of wide rows gain nothing from the copy (measured at 1000
+        float64 features), so they skip it.
         """
         d = X.shape[1]
         row_bytes = (d + 2) * X.dtype.itemsize
         if (
-            threads == 1
-            and self.shuffle
+            self.shuffle
             and self.sampling in ("epoch", "replacement")
-            and not sp.issparse(X)
-            and (batch == 1 or row_bytes <= GATHER_MAX_BATCH_ROW_BYTES)
+            and (
+                key[0] == "plain"
+                or (key[0] == "batch" and row_bytes <= GATHER_MAX_BATCH_ROW_BYTES)
+            )
         ):
             rows = max(3, GATHER_BYTES // row_bytes)
             return (rows, d + 2)
@@ -1303,16 +1306,13 @@ def _take_rows(X, rows):
         for lo in range(0, rows.shape[0], step):
             out[lo : lo + step] = X[rows[lo : lo + step]]
         return out
-    take_rows(_readonly(X), _readonly(np.ascontiguousarray(rows, dtype=np.int64)), out)
+    args = (
+        _select.readonly(X),
+        _select.readonly(np.ascontiguousarray(rows, dtype=np.int64)),
+        out,
+    )
+    _select.compiled(take_rows, args)(*args)
     return out
-
-
-def _readonly(a):
-    """Return a read-only view (the kernels declare their inputs read-only)."""
-    if a.flags.writeable:
-        a = a.view()
-        a.flags.writeable = False
-    return a
 
 
 def _native_float32(X):

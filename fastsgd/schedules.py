@@ -12,7 +12,6 @@ import numbers
 import numpy as np
 
 from ._kernels import _codes as K
-from ._kernels._schedule import learning_rate
 
 SCHEDULES = tuple(K.SCHEDULES)
 
@@ -54,4 +53,6 @@ def schedule_hparams(est, hp: np.ndarray, total_steps: int) -> None:
 
 def learning_rate_at(schedule: str, t: int, epoch: int, hp: np.ndarray) -> float:
     """Return the rate of 1-based step ``t`` in 0-based ``epoch`` (for plots)."""
+    from ._kernels._schedule import learning_rate  # compiles on first use
+
     return float(learning_rate(K.SCHEDULES[schedule], float(t), epoch, hp))

@@ -171,15 +171,15 @@ def test_race_alternates_and_warms():
 
 
 def test_epoch_clock_times_each_epoch_and_restores():
-    from fastsgd import linear_model
+    from fastsgd._kernels import _select
 
-    real = linear_model.epoch_dense
+    real = _select.compiled
     X = np.random.default_rng(0).standard_normal((300, 4))
     y = X.sum(axis=1)
     with fb.epoch_clock() as times:
         fb.make_fastsgd(max_iter=3).fit(X, y)
     assert len(times) == 3 and all(t > 0 for t in times)
-    assert linear_model.epoch_dense is real
+    assert _select.compiled is real
 
 
 def test_problem_reference_is_the_optimum():

@@ -367,14 +367,14 @@ def test_process_cluster_env_cache_and_lost_worker(data, ddata, tmp_path):
         def worker_facts():
             import numba
 
-            from fastsgd._kernels import _epoch
+            from fastsgd._kernels import _jit
 
-            stats = _epoch.epoch_dense.stats
+            stats = [k.stats for k in _jit.REGISTRY.values() if hasattr(k, "stats")]
             return (
                 os.environ.get("NUMBA_NUM_THREADS"),
                 numba.config.NUMBA_NUM_THREADS,
-                sum(stats.cache_hits.values()),
-                sum(stats.cache_misses.values()),
+                sum(sum(s.cache_hits.values()) for s in stats),
+                sum(sum(s.cache_misses.values()) for s in stats),
             )
 
         for env, n_threads, hits, misses in c.run(worker_facts).values():

@@ -1,6 +1,6 @@
-"""Compiled kernels: imports only numpy, numba and each other."""
+"""Compiled kernels: imports only numpy, numba and each other.
 
-from ._epoch import epoch_csr, epoch_dense
-from ._parallel import epoch_dense_parallel
-
-__all__ = ["epoch_csr", "epoch_dense", "epoch_dense_parallel"]
+Nothing here compiles, or even loads Numba, at import: ``_select`` picks the
+epoch kernel of a configuration and compiles it on first use (see ``_cache``
+for where the machine code is kept).
+"""

@@ -22,7 +22,6 @@ the caller allocates.
 from __future__ import annotations
 
 import numpy as np
-from numba import types
 
 from ._jit import kernel
 from ._losses import loss_derivative, loss_value
@@ -38,42 +37,7 @@ N_GHPARAMS = 1
 TILE_ROWS = 256
 
 
-def _array(dtype, ndim, readonly=False, layout="C"):
-    return types.Array(dtype, ndim, layout, readonly=readonly)
-
-
-def _loss_grad_signatures():
-    sigs = []
-    for t in (types.float32, types.float64):
-        sigs.append(
-            types.float64(
-                _array(t, 2, True),  # X
-                _array(t, 1, True),  # y
-                _array(types.float64, 1, True),  # w (d + 1)
-                _array(types.int64, 1, True),  # codes
-                _array(types.float64, 1, True),  # hp
-                _array(types.float64, 1),  # grad (d + 1), written
-            )
-        )
-    return sigs
-
-
-def _moments_signatures():
-    sigs = []
-    for t in (types.float32, types.float64):
-        sigs.append(
-            types.float64(
-                _array(t, 2, True),  # X
-                _array(t, 1, True),  # y
-                types.boolean,  # center
-                _array(types.float64, 1),  # mean (d + 1), written
-                _array(types.float64, 2),  # com (d + 1, d + 1), written
-            )
-        )
-    return sigs
-
-
-@kernel(_loss_grad_signatures())
+@kernel(entry=True)
 def block_loss_grad(X, y, w, codes, hp, grad):
     """Return ``sum_i loss_i`` and write ``sum_i dloss_i [x_i, 1]`` into ``grad``.
 
@@ -104,7 +68,7 @@ def block_loss_grad(X, y, w, codes, hp, grad):
     return total
 
 
-@kernel(_moments_signatures())
+@kernel(entry=True)
 def block_moments(X, y, center, mean, com):
     """Return the row count; write the mean and co-moments of ``z = [x, y]``.
 

@@ -1,27 +1,99 @@
-"""The one decorator every fastsgd kernel is compiled with.
+"""The one decorator every fastsgd kernel is compiled with, and its variants.
 
-``cache=True`` writes the machine code next to the source (or to
-``NUMBA_CACHE_DIR``) so a second process compiles nothing; ``nogil=True`` lets
-callers run epochs from several threads; ``error_model="numpy"`` makes a
-division by zero give inf/NaN instead of raising.  The fastmath flags are the
-safe subset: they let reductions vectorise but keep NaN and inf semantics, so
-the divergence checks keep working (never ``fastmath=True``).
+Kernels compile lazily, on their first call, for the types they are called
+with; nothing compiles at import.  ``nogil=True`` lets callers run epochs from
+several threads; ``error_model="numpy"`` makes a division by zero give inf/NaN
+instead of raising.  The fastmath flags are the safe subset: they let
+reductions vectorise but keep NaN and inf semantics, so the divergence checks
+keep working (never ``fastmath=True``).
+
+Compiled code is kept in fastsgd's own cache (:mod:`._cache`), keyed on every
+source file of this package, so a second process compiles nothing and an
+edited helper can never leave stale machine code in use.
+
+With ``NUMBA_DISABLE_JIT=1`` the kernels run as plain Python (for pdb and
+coverage): the intrinsics have Python twins, and NumPy's scalar overflow
+warnings are silenced as the compiled code's wrapping arithmetic is.
 """
 
 from __future__ import annotations
 
+import functools
+import types
+
 import numba
+import numpy as np
+from numba.core import config
+
+from . import _cache
 
 FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
+JIT_DISABLED = bool(config.DISABLE_JIT)
+
+# every kernel made here, by name (tests and compile_kernels look them up)
+REGISTRY: dict[str, object] = {}
 
 
-def kernel(*args, **kwargs):
-    """Compile a function with fastsgd's kernel options.
+def kernel(fn=None, *, inline=False, parallel=False, entry=False):
+    """Compile ``fn`` with fastsgd's kernel options, on first use.
 
-    Use as ``@kernel`` or ``@kernel(signature)``.
+    Use as ``@kernel`` or ``@kernel(inline=True)``.  Inlined kernels are
+    copied into their callers by Numba (worth it only for small helpers on a
+    hot path: each copy is typed again) and are never compiled on their own.
+    ``entry`` marks a kernel the Python layer calls (an epoch): only entry
+    kernels get the wrapper that lets Python call them, and their compiles
+    are logged.
     """
-    options = dict(cache=True, nogil=True, error_model="numpy", fastmath=set(FASTMATH))
-    options.update(kwargs)
-    if len(args) == 1 and callable(args[0]) and not kwargs:
-        return numba.njit(**options)(args[0])
-    return numba.njit(*args, **options)
+    if fn is None:
+        return functools.partial(kernel, inline=inline, parallel=parallel, entry=entry)
+    if JIT_DISABLED:
+        return _python(fn)
+    options = dict(nogil=True, error_model="numpy", fastmath=set(FASTMATH))
+    if inline:
+        options["inline"] = "always"
+    elif not entry:
+        # called only from other kernels: no wrapper for calls from Python
+        options["no_cpython_wrapper"] = True
+        options["no_cfunc_wrapper"] = True
+    if parallel:
+        options["parallel"] = True
+    disp = numba.njit(**options)(fn)
+    if not inline:
+        _cache.attach(disp, entry)
+    REGISTRY[f"{fn.__module__}.{fn.__qualname__}"] = disp
+    return disp
+
+
+def variant(fn, name, parallel=False):
+    """Compile the closure ``fn`` as a kernel of its own called ``name``.
+
+    Kernel factories return closures over small integer constants (the
+    optimizer, say), so that Numba prunes every branch on them before typing:
+    a configuration compiles only the code it runs.  Each variant gets its own
+    qualified name, so that its machine-code symbols and its cache entry never
+    collide with another variant's (closures of one factory would otherwise
+    share both).
+    """
+    renamed = types.FunctionType(
+        fn.__code__, fn.__globals__, name, fn.__defaults__, fn.__closure__
+    )
+    renamed.__qualname__ = name
+    renamed.__module__ = fn.__module__
+    renamed.__doc__ = fn.__doc__
+    return kernel(renamed, parallel=parallel, entry=True)
+
+
+def _python(fn):
+    """Return ``fn`` for the interpreter, with NumPy's scalar warnings off.
+
+    The compiled kernels wrap integer arithmetic (the shuffle's generator) and
+    give inf/NaN for overflow and 0/0 silently; NumPy scalars warn instead.
+    """
+
+    @functools.wraps(fn)
+    def run(*args):
+        with np.errstate(all="ignore"):
+            return fn(*args)
+
+    run.py_func = fn
+    return run

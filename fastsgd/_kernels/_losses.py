@@ -14,7 +14,7 @@ from ._jit import kernel
 MAX_DLOSS = 1e12
 
 
-@kernel(inline="always")
+@kernel(inline=True)
 def loss_value(code, p, y, eps):
     """Return the loss of predicting ``p`` for target ``y`` (as float64)."""
     r = float(p) - float(y)
@@ -32,7 +32,7 @@ def loss_value(code, p, y, eps):
     return 0.5 * r * r
 
 
-@kernel(inline="always")
+@kernel(inline=True)
 def loss_derivative(code, p, y, eps):
     """Return d loss / d p, clipped to +-MAX_DLOSS (as float64)."""
     r = float(p) - float(y)
@@ -62,7 +62,7 @@ def loss_derivative(code, p, y, eps):
     return clip_dloss(g)
 
 
-@kernel(inline="always")
+@kernel(inline=True)
 def clip_dloss(g):
     """Return ``g`` clipped to +-MAX_DLOSS (scikit-learn's rule); NaN stays NaN."""
     if g > MAX_DLOSS:

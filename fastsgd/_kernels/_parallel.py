@@ -6,32 +6,28 @@ slice's gradient into ``gbuf[k]`` and its loss sums into ``lbuf[k]``; the
 slices are then added in a fixed order, so a given thread count always gives
 the same model.  The optimizer step itself stays serial (it is O(n_features)
 against O(batch x n_features) for the gradient).  The thread count is the
-first dimension of ``gbuf``: calling ``numba.get_num_threads()`` inside a
-cached kernel would disable its cache.
+first dimension of ``gbuf`` (calling ``numba.get_num_threads()`` inside a
+kernel would tie its compiled code to the thread count of one process).
 """
 
 from __future__ import annotations
 
-from numba import prange, types
+import numpy as np
+from numba import prange
 
-from ._codes import (
-    C_SAMPLING,
-    S_GRAD_NORM,
-)
-from ._epoch import (
-    _array,
-    _finish,
-    _record,
-    _signatures,
+from ._codes import C_SAMPLING, S_GRAD_NORM
+from ._jit import kernel
+from ._prefetch import PREFETCH_DISTANCE, prefetch_row
+from ._rows import (
     accumulate_rows,
     epoch_options,
+    finish,
+    record,
     stream_ahead,
     visit_sequence,
 )
-from ._jit import kernel
-from ._prefetch import PREFETCH_DISTANCE, prefetch_row
 from ._schedule import rate, schedule_params
-from ._update import apply_step, step_config
+from ._step import apply_step, step_config, step_group
 
 
 @kernel
@@ -52,59 +48,26 @@ def slice_gradient(X, y, sw, seq, lo, hi, params, gbuf, k, lbuf, opts):
             for r in range(lo, min(lo + PREFETCH_DISTANCE, hi)):
                 prefetch_row(X, seq[r])
         ls, ws, gb = accumulate_rows(
-            X,
-            y,
-            sw,
-            seq,
-            lo,
-            hi,
-            params,
-            gbuf,
-            k,
-            (loss, eps, pa, sched, eta0),
-            eta,
-            -1,
-            ahead,
-            hi,
-        )
+            X, y, sw, seq, lo, hi, params, gbuf, k, (loss, eps, pa, sched, eta0),
+            eta, np.int64(-1), ahead,
+        )  # fmt: skip
     lbuf[k, 0] = ls
     lbuf[k, 1] = ws
     lbuf[k, 2] = gb
 
 
-def _parallel_signatures():
-    sigs = []
-    pairs = zip(_signatures(sparse=False), (types.float32, types.float64), strict=True)
-    for sig, t in pairs:
-        sigs.append(types.void(*sig.args, _array(t, 2), _array(types.float64, 2)))
-    return sigs
-
-
-@kernel(_parallel_signatures(), parallel=True)
+@kernel(parallel=True, entry=True)
 def epoch_dense_parallel(
-    X,
-    y,
-    sw,
-    order,
-    iscratch,
-    params,
-    opt,
-    avg,
-    q,
-    grad,
-    counters,
-    carry,
-    hp,
-    codes,
-    stats,
-    rec,
-    gbuf,
-    lbuf,
-):
-    """Run one mini-batch epoch over dense rows with a threaded batch gradient.
+    X, y, sw, order, iscratch, params, opt, avg, q, grad, counters, carry,
+    hp, codes, stats, rec, gbuf, lbuf,
+):  # fmt: skip
+    """Run one mini-batch epoch over dense rows with a threaded gradient.
 
-    Same arguments as ``epoch_dense`` plus ``gbuf`` (n_threads, d + 1) and
-    ``lbuf`` (n_threads, 3) float64 scratch.
+    Same arguments as the other epochs plus ``gbuf`` (n_threads, d + 1) and
+    ``lbuf`` (n_threads, 3) float64 scratch.  One kernel for every
+    optimizer (the rule is chosen at run time): next to a batch gradient
+    worth threading, the step costs nothing, and each ``parallel=True``
+    variant took 5-7 s to compile.
     """
     m = order.shape[0]
     d = X.shape[1]
@@ -114,9 +77,9 @@ def epoch_dense_parallel(
         epoch_options(codes, hp, m)
     )
     cfg = step_config(codes, hp)
+    group = step_group(cfg[3])
     sp = schedule_params(hp)
     ahead = stream_ahead(X, codes[C_SAMPLING], False)
-
     t = counters[0]
     loss_sum = 0.0
     w_sum = 0.0
@@ -127,7 +90,7 @@ def epoch_dense_parallel(
     r_w = 0.0
     r_n = 0
     norm = -1.0
-    pos = 0
+    pos = np.int64(0)  # not a literal: see row0 in _dense.dense_batch
     while pos < m:
         end = min(pos + batch, m)
         t += 1
@@ -140,8 +103,9 @@ def epoch_dense_parallel(
         for k in prange(n_threads):
             lo = pos + k * chunk
             slice_gradient(
-                X, y, sw, seq, lo, min(lo + chunk, end), params, gbuf, k, lbuf, opts
-            )
+                X, y, sw, seq, lo, min(lo + chunk, end), params, gbuf, k, lbuf,
+                opts,
+            )  # fmt: skip
         gb = 0.0
         for k in range(n_threads):
             loss_sum += lbuf[k, 0]
@@ -156,22 +120,11 @@ def epoch_dense_parallel(
             grad[0, j] = acc
         inv = 1.0 / nb
         norm = apply_step(
-            params,
-            grad,
-            0,
-            inv,
-            gb * inv,
-            opt,
-            avg,
-            q,
-            cfg,
-            float(t),
-            eta,
-            carry,
-            full,
-        )
+            group, params, grad, np.int64(0), inv, gb * inv, opt, avg, q, cfg,
+            float(t), eta, carry, full,
+        )  # fmt: skip
         r_n += 1
-        r_acc, r_w, r_n = _record(rec, stats, every, r_acc, r_w, r_n)
+        r_acc, r_w, r_n = record(rec, stats, every, r_acc, r_w, r_n)
         pos = end
     stats[S_GRAD_NORM] = norm
-    _finish(counters, stats, t, steps, eta_sum, eta, loss_sum, w_sum)
+    finish(counters, stats, t, steps, eta_sum, eta, loss_sum, w_sum)

@@ -19,6 +19,8 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from ._jit import JIT_DISABLED
+
 # rows prefetched ahead of the one being used
 PREFETCH_DISTANCE = 4
 # rows prefetched ahead by a copy loop (nothing else waits on memory there)
@@ -152,3 +154,15 @@ def prefetch_span(typingctx, arr, lo, hi):
         return context.get_dummy_value()
 
     return sig, codegen
+
+
+if JIT_DISABLED:  # the interpreter has no prefetch: the hints do nothing
+
+    def prefetch_row(arr, row):  # noqa: D103 - twin of the intrinsic above
+        pass
+
+    def prefetch_item(arr, index):  # noqa: D103
+        pass
+
+    def prefetch_span(arr, lo, hi):  # noqa: D103
+        pass

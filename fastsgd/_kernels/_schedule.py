@@ -31,7 +31,7 @@ from ._codes import (
 from ._jit import kernel
 
 
-@kernel(inline="always")
+@kernel(inline=True)
 def schedule_params(hp):
     """Return the schedule's numbers as a tuple of scalars (read once per epoch)."""
     return (
@@ -50,7 +50,7 @@ def schedule_params(hp):
     )
 
 
-@kernel(inline="always")
+@kernel(inline=True)
 def rate(code, t, epoch, sp):
     """Return the learning rate of step ``t`` (1-based) in ``epoch`` (0-based).
 
@@ -107,7 +107,7 @@ def rate(code, t, epoch, sp):
     return eta
 
 
-@kernel
+@kernel(entry=True)
 def learning_rate(code, t, epoch, hp):
     """Return the learning rate of step ``t`` in ``epoch`` from the ``hp`` vector."""
     return rate(code, t, epoch, schedule_params(hp))

@@ -2,7 +2,7 @@
 
 ``sampling="blocks"`` trains on one shuffled working copy of the rows.  NumPy's
 ``X[perm]`` copies each row with a generic strided loop and waits on memory
-row after row; this loop (``_epoch.copy_row``, as shuffled epochs use)
+row after row; this loop (``_rows.copy_row``, as shuffled epochs use)
 prefetches the rows a few ahead, so many are fetched at once (100k x 100
 float64: 22 ms with ``X[perm]``, 15 ms with this, of which 7 ms is the first
 touch of the new array's pages).  Imported on first use, so a process that
@@ -11,21 +11,11 @@ never asks for blocks never loads it.
 
 from __future__ import annotations
 
-from numba import types
-
-from ._epoch import copy_row
 from ._jit import kernel
+from ._rows import copy_row
 
 
-def _signatures():
-    i64 = types.Array(types.int64, 1, "C", readonly=True)
-    return [
-        types.void(types.Array(t, 2, "C", readonly=True), i64, types.Array(t, 2, "C"))
-        for t in (types.float32, types.float64)
-    ]
-
-
-@kernel(_signatures())
+@kernel(entry=True)
 def take_rows(X, idx, out):
     """``out[r] = X[idx[r]]`` for every r; the caller checks the indices."""
     for r in range(idx.shape[0]):

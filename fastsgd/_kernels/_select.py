@@ -1,0 +1,278 @@
+"""Which compiled epoch a configuration runs; compiled on first use, once.
+
+Importing this module loads no compiler: :func:`family` is plain Python over
+the option codes, and :func:`epoch_kernel` imports a family's module (and
+Numba) the first time one of its kernels is needed.
+
+Families (the key is ``(name, group)``, ``group`` the optimizer group of
+``_codes.STEP_GROUP`` or None):
+
+=================  =======================================================
+``plain``          dense, per example, plain SGD with an L2 shrink only:
+                   scikit-learn's default configuration
+``example``        dense, per example, any other optimizer or option
+``batch``          dense, mini-batch or full batch
+``parallel``       dense, mini-batch with a threaded gradient (``n_jobs``),
+                   one kernel for every optimizer
+``csr_lazy``       CSR, per-example plain SGD at O(nnz) a step
+``csr_batch``      CSR, everything else
+=================  =======================================================
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import numpy as np
+
+from . import _codes as K
+
+# a fit that waits longer than this on the compiler says so (once a process)
+NOTICE_AFTER = 1.0
+
+GROUPED = ("example", "batch", "csr_batch")
+FAMILIES = ("plain", "csr_lazy", "parallel", *GROUPED)
+GROUPS = tuple(K.STEP_NAMES)
+
+_notice_lock = threading.Lock()
+_noticed = False
+
+
+def l1_part(codes, hp) -> float:
+    """Return the L1 coefficient ``alpha l1_ratio`` the codes describe."""
+    pen = codes[K.C_PENALTY]
+    if pen == K.PEN_L1:
+        return float(hp[K.H_ALPHA])
+    if pen == K.PEN_ELASTICNET:
+        return float(hp[K.H_ALPHA] * hp[K.H_L1_RATIO])
+    return 0.0
+
+
+def family(codes, hp, m: int, sparse: bool, threads: int = 1):
+    """Return the key ``(name, group)`` of the kernel that runs this epoch.
+
+    ``m`` is the number of rows the epoch visits and ``threads`` the number of
+    threads for a mini-batch gradient (dense input only).
+    """
+    batch = max(int(codes[K.C_BATCH]), 1)
+    opt = int(codes[K.C_OPTIMIZER])
+    group = K.STEP_GROUP[opt]
+    per_example = batch == 1 and m > 1
+    avg = int(codes[K.C_AVERAGE])
+    clip = float(hp[K.H_CLIP]) > 0.0
+    if sparse:
+        if per_example and opt == K.OPT_SGD and avg != K.AVG_EMA and not clip:
+            return ("csr_lazy", None)
+        return ("csr_batch", group)
+    if threads > 1:
+        return ("parallel", None)  # one kernel for every rule
+    if not per_example:
+        return ("batch", group)
+    pa = codes[K.C_SCHEDULE] in (K.LR_PA1, K.LR_PA2)
+    if (
+        opt == K.OPT_SGD
+        and avg == K.AVG_NONE
+        and not clip
+        and not pa
+        and l1_part(codes, hp) == 0.0
+    ):
+        return ("plain", None)
+    return ("example", group)
+
+
+def epoch_kernel(key):
+    """Return the compiled (or lazily compiling) epoch kernel for ``key``."""
+    name, group = key
+    if name == "plain":
+        from ._dense import epoch_plain
+
+        return epoch_plain
+    if name == "example":
+        from ._dense import dense_example
+
+        return dense_example(group)
+    if name == "batch":
+        from ._dense import dense_batch
+
+        return dense_batch(group)
+    if name == "parallel":
+        from ._parallel import epoch_dense_parallel
+
+        return epoch_dense_parallel
+    if name == "csr_lazy":
+        from ._csr import epoch_csr_lazy
+
+        return epoch_csr_lazy
+    if name == "csr_batch":
+        from ._csr import csr_batch
+
+        return csr_batch(group)
+    if name == "take_rows":
+        from ._take import take_rows
+
+        return take_rows
+    if name in ("block_loss_grad", "block_moments"):
+        from . import _grad
+
+        return getattr(_grad, name)
+    raise ValueError(f"no kernel {name!r}")
+
+
+# kernels the Python layer calls besides the epochs: the working copy of
+# sampling="blocks" and the block reductions of the Dask strategies
+HELPERS = ("take_rows", "block_loss_grad", "block_moments")
+
+
+def all_keys():
+    """Return the key of every kernel the Python layer calls."""
+    # the slowest to compile first: a pool of processes then ends together
+    keys = [("parallel", None), ("plain", None), ("csr_lazy", None)]
+    keys += [(name, g) for name in GROUPED for g in GROUPS]
+    keys += [(name, None) for name in HELPERS]
+    return keys
+
+
+def key_name(key) -> str:
+    """Return a readable name of a kernel key (``batch/adam``)."""
+    name, group = key
+    return name if group is None else f"{name}/{K.STEP_NAMES[group]}"
+
+
+def compiled(kernel, args):
+    """Return ``kernel`` compiled for ``args`` (compiling or loading it once).
+
+    The returned callable skips Numba's type dispatch: call it with arguments
+    of the same types (the epoch loop calls it once per epoch).  A compile that
+    takes longer than ``NOTICE_AFTER`` seconds logs a one-line notice, once per
+    process (see ``_cache`` for the details logged at INFO).
+    """
+    from ._jit import JIT_DISABLED
+
+    if JIT_DISABLED:
+        return kernel
+    from numba.core.typing.typeof import Purpose, typeof
+
+    sig = tuple(typeof(a, Purpose.argument) for a in args)
+    done = kernel.overloads.get(sig)
+    if done is not None:
+        return done.entry_point
+    timer = None
+    if not _noticed:
+        timer = threading.Timer(NOTICE_AFTER, _notice, (kernel, sig))
+        timer.daemon = True
+        timer.start()
+    try:
+        return kernel.compile(sig)
+    finally:
+        if timer is not None:
+            timer.cancel()
+
+
+def silence_notice():
+    """Do not log the compile notice in this process (``compile_kernels``)."""
+    global _noticed
+    _noticed = True
+
+
+def _notice(kernel, sig):
+    """Say, once a process, that a fit is waiting on the compiler."""
+    global _noticed
+    with _notice_lock:
+        if _noticed:
+            return
+        _noticed = True
+    from ._cache import cache_folder, describe
+
+    where = cache_folder()
+    kept = (
+        f"the machine code is kept in {where} for later runs"
+        if where
+        else "no cache folder can be written, so it will not be kept"
+    )
+    logging.getLogger("fastsgd").warning(
+        "fastsgd: compiling the %s training kernel for %s data; this happens "
+        "once per configuration, and %s (`fastsgd compile` compiles ahead of "
+        "time).",
+        kernel.py_func.__qualname__,
+        describe(sig),
+        kept,
+    )
+
+
+def readonly(a):
+    """Return a read-only view (the kernels take their inputs read-only).
+
+    Numba compiles a separate version for writable and read-only arrays:
+    passing every input as a read-only view keeps one version per dtype
+    whether the caller's array is writable, read-only or memory-mapped.
+    """
+    if a.flags.writeable:
+        a = a.view()
+        a.flags.writeable = False
+    return a
+
+
+def sample_arguments(key, dtype):
+    """Return small arguments of the types a fit passes to ``key``'s kernel.
+
+    ``compile_kernels`` compiles with them; a test checks that a fit then
+    compiles nothing more.
+    """
+    name, group = key
+    dtype = np.dtype(dtype)
+    m, d = 4, 2
+    if name in HELPERS:
+        return _helper_arguments(name, dtype, m, d)
+    slots = {K.STEP_SGD: 0, K.STEP_MOMENTUM: 1, K.STEP_ADAPTIVE: 1, K.STEP_ADAM: 2}
+    slots[None] = 0
+    if name.startswith("csr"):
+        data = (
+            readonly(np.ones(m, dtype)),
+            readonly(np.arange(m, dtype=np.int32) % d),
+            readonly(np.arange(m + 1, dtype=np.int32)),
+        )
+    else:
+        data = (readonly(np.zeros((m, d), dtype)),)
+    args = (
+        *data,
+        readonly(np.zeros(m, dtype)),  # y
+        readonly(np.ones(m, dtype)),  # sw
+        np.arange(m, dtype=np.int64),  # order
+        np.zeros(1, dtype=np.int64),  # iscratch
+        np.zeros(d + 1, dtype),  # params
+        np.zeros((slots[group], d + 1), dtype),  # opt
+        np.zeros(d + 1, dtype),  # avg
+        np.zeros(d, dtype),  # q
+        np.zeros((1, d + 1), dtype),  # grad
+        np.zeros(1, dtype=np.int64),  # counters
+        np.zeros(K.N_CARRY),  # carry
+        readonly(np.zeros(K.N_HPARAMS)),  # hp
+        readonly(np.zeros(K.N_CODES, dtype=np.int64)),  # codes
+        np.zeros(K.N_STATS),  # stats
+        np.zeros(1),  # rec
+    )
+    if name == "parallel":
+        args += (np.zeros((2, d + 1), dtype), np.zeros((2, 3)))
+    return args
+
+
+def _helper_arguments(name, dtype, m, d):
+    X, y = readonly(np.zeros((m, d), dtype)), readonly(np.zeros(m, dtype))
+    if name == "take_rows":
+        return (X, readonly(np.zeros(m, dtype=np.int64)), np.zeros((m, d), dtype))
+    if name == "block_loss_grad":
+        f64 = np.zeros(d + 1)
+        codes = readonly(np.zeros(2, dtype=np.int64))
+        return (X, y, readonly(f64), codes, readonly(np.zeros(1)), f64.copy())
+    return (X, y, True, np.zeros(d + 1), np.zeros((d + 1, d + 1)))
+
+
+def call(kernel, *args):
+    """Run ``kernel`` on ``args`` through :func:`compiled` (for one-off calls)."""
+    return compiled(kernel, args)(*args)
+
+
+def epoch_for(codes, hp, m: int, sparse: bool, threads: int = 1):
+    """Return the epoch kernel that runs an epoch of ``m`` rows with these options."""
+    return epoch_kernel(family(codes, hp, m, sparse, threads))
