@@ -838,3 +838,24 @@ def test_sweep_of_unscaled_large_data_advises_scaling_whatever_the_best(monkeypa
     assert sweep.optimum is None and sweep.best_eta is not None
     assert sweep.advice == (D.SCALE_FIX,)
     assert "advice:\n  1. Scale the features" in str(sweep)
+
+
+def test_diagnose_reads_a_pipelines_last_step_on_the_features_it_saw():
+    from sklearn.datasets import load_diabetes
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+    X, y = load_diabetes(return_X_y=True, scaled=False)
+    sgd = dict(max_iter=20, batch_size=1, eta0=1e-5)
+    # a step that does not scale: the features the SGD saw are still unscaled
+    pipe = make_pipeline(FunctionTransformer(np.abs), make(**sgd)).fit(X, y)
+    diag = diagnose(pipe, X)
+    assert diag.verdict == diagnose(pipe[-1]).verdict == "noisy"
+    assert diag.fixes[0] == D.SCALE_FIX
+    one = make_pipeline(make(**sgd)).fit(X, y)  # a one-step Pipeline
+    assert diagnose(one, X).fixes == diag.fixes
+    scaled = make_pipeline(StandardScaler(), make(**sgd)).fit(X, y)
+    assert not any(w.startswith("unscaled") for w in diagnose(scaled, X).warnings)
+    with pytest.raises(TypeError, match="keeps none"):
+        diagnose(make_pipeline(StandardScaler(), Ridge()).fit(X, y), X)
