@@ -577,8 +577,8 @@ def _select(names, target, default_target, columns, ignore, path):
         absent = [c for c in columns if c not in names]
         if absent:
             raise ValueError(
-                f"no column(s) {', '.join(map(repr, absent))} in {path} "
-                f"(columns: {shown})"
+                f"{path} lacks column(s) {', '.join(map(repr, absent))} "
+                f"(its columns: {shown})"
             )
         if target is not None and target in columns:
             raise ValueError(f"the target {target!r} is also listed in columns")

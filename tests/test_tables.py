@@ -94,7 +94,9 @@ def test_columns_read_a_prediction_file_as_the_model_saw_it(raw_csv, tmp_path):
     assert y is None and names == ["income", "id"]
     np.testing.assert_array_equal(X[:, 1], [1, 2, 3, 4, 5])
     np.testing.assert_array_equal(X[:, 0], [100, 200, -1, 400, 500])
-    with pytest.raises(ValueError, match=r"no column\(s\) 'height' in"):
+    with pytest.raises(
+        ValueError, match=r"raw.csv lacks column\(s\) 'height' \(its columns: id, city"
+    ):
         load_file(raw_csv, columns=["age", "height"])
     with pytest.raises(ValueError, match="no fill value is given"):
         load_file(raw_csv, columns=["age", "id"], missing={"id": 1.0})
