@@ -637,3 +637,225 @@ def test_more_bad_curves_and_arguments_are_refused(noisy_data):
         lr_sweep(make(), X, y, etas=[True])
     with pytest.raises(ValueError, match="one-dimensional"):
         lr_sweep(make(), X, y, etas=[[0.1, 0.01]])
+
+
+# ------------------------------------------- raw data: scaling and the optimum
+@pytest.fixture(scope="module")
+def columns_of_scale_1e3():
+    # two of five columns in thousands: the "every rate exploded"
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((2000, 5)) * [1.0, 1e3, 1.0, 1e3, 1.0]
+    y = X @ np.array([1.0, 1e-3, 1.0, 1e-3, 1.0]) + 0.1 * rng.standard_normal(2000)
+    return X, y
+
+
+def test_sweep_on_columns_of_scale_1e3_says_scale_first(columns_of_scale_1e3):
+    X, y = columns_of_scale_1e3
+    sweep = lr_sweep(SGDRegressor(random_state=0), X, y, epochs=10)
+    assert sweep.best_eta is None and set(sweep.verdicts) == {"explodes"}
+    assert sweep.advice[0] == D.SCALE_FIX
+    assert 'learning_rate="auto"' in sweep.advice[0]
+    assert any(w.startswith("unscaled features") for w in sweep.warnings)
+    text = str(sweep)
+    assert "every rate exploded; the features are badly scaled" in text
+    assert text.index("Scale the features") < text.index("Try smaller rates")
+    # following "try smaller rates": nothing explodes, nothing gets near the
+    # optimum (the runs end ~290x above it); no rate is recommended for that
+    small = lr_sweep(
+        SGDRegressor(random_state=0), X, y, etas=[1e-9, 1e-8, 1e-7], epochs=10
+    )
+    assert "explodes" not in small.verdicts
+    coef, icpt = closed_form(X, y, alpha=1e-4 * len(y))
+    optimum = 0.5 * np.mean((X @ coef + icpt - y) ** 2) + 0.5e-4 * coef @ coef
+    assert small.optimum == pytest.approx(optimum, rel=1e-9)
+    assert np.all(small.objective > 100 * small.optimum)
+    assert not small.near_optimum.any()
+    assert small.best_eta is None
+    assert small.advice[0] == D.SCALE_FIX
+    assert "no rate got near the optimum (0.0051" in str(small)
+    assert "healthy" not in small.verdicts  # diagnosed against the optimum
+    # scaled in a Pipeline, the same sweep finds a rate that reaches it
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    pipe = make_pipeline(StandardScaler(), SGDRegressor(random_state=0))
+    scaled = lr_sweep(pipe, X, y, epochs=10)
+    assert scaled.best_eta is not None and scaled.warnings == ()
+    best = int(np.flatnonzero(scaled.etas == scaled.best_eta)[0])
+    assert scaled.near_optimum[best] and scaled.advice == ()
+    assert scaled.objective[best] <= (1 + D.NEAR_OPTIMUM) * scaled.optimum
+
+
+def test_sweep_on_unscaled_diabetes_recommends_no_rate_far_from_the_optimum():
+    from sklearn.datasets import load_diabetes
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_diabetes(return_X_y=True, scaled=False)
+    sweep = lr_sweep(SGDRegressor(random_state=0), X, y, epochs=20)
+    # only 1e-5 survives, and ends 68% above the optimum
+    assert sweep.verdicts[0] != "explodes" and set(sweep.verdicts[1:]) == {"explodes"}
+    assert sweep.objective[0] > (1 + D.NEAR_OPTIMUM) * sweep.optimum
+    assert sweep.best_eta is None
+    assert sweep.advice[0] == D.SCALE_FIX
+    text = str(sweep)
+    assert "no rate got near the optimum" in text
+    assert text.index("no rate got near") < text.index("Scale the features")
+    # and diagnose, given X, puts scaling first for that run
+    run = SGDRegressor(
+        random_state=0, learning_rate="constant", eta0=1e-5, max_iter=20, tol=None
+    ).fit(X, y)
+    diag = diagnose(run, X)
+    assert diag.verdict in ("noisy", "flat")
+    assert diag.fixes[0] == D.SCALE_FIX
+    assert sum(f.startswith(("Scale", "Normalise")) for f in diag.fixes) == 1
+    # the fix: the sweep of the scaled Pipeline recommends a rate whose model
+    # has the closed form's R^2 (0.518)
+    pipe = make_pipeline(StandardScaler(), SGDRegressor(random_state=0))
+    good = lr_sweep(pipe, X, y, epochs=20)
+    assert good.best_eta is not None and good.advice == ()
+    model = pipe.set_params(
+        sgdregressor__learning_rate="constant",
+        sgdregressor__eta0=good.best_eta,
+        sgdregressor__max_iter=20,
+        sgdregressor__tol=None,
+    ).fit(X, y)
+    assert model.score(X, y) > 0.5
+
+
+@pytest.mark.parametrize(
+    "params, verdict",
+    [
+        (dict(batch_size="full", eta0=1e-6), "flat"),
+        (dict(batch_size=1, eta0=1e-5), "noisy"),
+    ],
+)
+def test_diagnose_puts_scaling_first_for_every_verdict_scaling_causes(params, verdict):
+    from sklearn.datasets import load_diabetes
+
+    X, y = load_diabetes(return_X_y=True, scaled=False)
+    model = make(max_iter=20, **params).fit(X, y)
+    assert diagnose(model).verdict == verdict
+    assert diagnose(model).fixes[0] != D.SCALE_FIX  # the curve alone
+    diag = diagnose(model, X)
+    assert diag.verdict == verdict
+    assert diag.fixes[0] == D.SCALE_FIX
+    # then the verdict's own fixes, without a second scaling fix
+    own = [f for f in diagnose(model).fixes if not f.startswith("Normalise")]
+    assert list(diag.fixes[1:]) == own
+
+
+def test_overfitting_and_healthy_runs_do_not_blame_the_scales(wide_data):
+    X, y = wide_data
+    spread = X * np.geomspace(1.0, 30.0, X.shape[1])
+    assert any(w.startswith("unscaled") for w in D.feature_scale_warnings(spread))
+    model = overfit_model().fit(X, y)
+    assert diagnose(model, spread).fixes == diagnose(model).fixes
+
+
+def test_sweep_of_a_pipeline_sets_the_last_step(noisy_data):
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = noisy_data
+    pipe = Pipeline([("scale", StandardScaler()), ("sgd", make(batch_size=32))])
+    before = pipe.get_params()["sgd"].get_params()
+    seen = []
+    sw = np.linspace(0.5, 1.5, len(y))
+    sweep = lr_sweep(
+        pipe,
+        X,
+        y,
+        etas=[0.001, 0.01],
+        epochs=4,
+        sample_weight=sw,
+        callback=lambda i, eta, m, s: seen.append(m),
+    )
+    assert pipe.get_params()["sgd"].get_params() == before
+    assert not hasattr(pipe["sgd"], "coef_")  # not modified
+    for eta, fitted in zip(sweep.etas, seen, strict=True):
+        assert isinstance(fitted, Pipeline)
+        assert fitted["sgd"].eta0 == eta and fitted["sgd"].max_iter == 4
+        assert fitted["sgd"].learning_rate == "constant"
+    # the same runs as the last step on the scaled features, weights included
+    Z = StandardScaler().fit_transform(X)
+    direct = lr_sweep(pipe["sgd"], Z, y, etas=[0.001, 0.01], epochs=4, sample_weight=sw)
+    for a, b in zip(sweep.curves, direct.curves, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    assert sweep.optimum == pytest.approx(direct.optimum, rel=1e-9)
+    with pytest.raises(TypeError, match="Pipeline ending with one.*last step"):
+        from sklearn.linear_model import Ridge
+
+        lr_sweep(Pipeline([("s", StandardScaler()), ("r", Ridge())]), X, y)
+
+
+def test_sweep_optimum_is_the_objective_minimum_with_weights_and_l2(noisy_data):
+    from sklearn.linear_model import Ridge
+
+    X, y = noisy_data
+    sw = np.linspace(0.2, 2.0, len(y))
+    est = make(batch_size="full", penalty="l2", alpha=0.05)
+    sweep = lr_sweep(est, X, y, etas=[0.3], epochs=200, sample_weight=sw)
+    # the estimator minimises sum(sw * r**2 / 2) / n + alpha/2 |w|^2 (weights
+    # multiply the gradient, as in scikit-learn): ridge with alpha * n; its
+    # objective is measured as loss_curve_ does, the weighted mean + penalty
+    ridge = Ridge(alpha=0.05 * len(y)).fit(X, y, sample_weight=sw)
+    r = ridge.predict(X) - y
+    expected = 0.5 * np.sum(sw * r * r) / sw.sum() + 0.025 * ridge.coef_ @ ridge.coef_
+    assert sweep.optimum == pytest.approx(expected, rel=1e-9)
+    # full-batch GD for 200 epochs converges onto it
+    assert sweep.objective[0] == pytest.approx(expected, rel=1e-6)
+    assert sweep.near_optimum[0] and sweep.best_eta == 0.3
+
+
+def test_sweep_without_an_exact_optimum_compares_with_the_best_run(
+    noisy_data, monkeypatch
+):
+    X, y = noisy_data
+    est = SGDRegressor(batch_size=32, penalty=None, random_state=0)
+    exact = lr_sweep(est, X, y, etas=[1e-3, 1e-2, 1e-1], epochs=10)
+    monkeypatch.setattr(D, "EXACT_MAX_VALUES", X.size - 1)  # "too large"
+    big = lr_sweep(est, X, y, etas=[1e-3, 1e-2, 1e-1], epochs=10)
+    assert exact.optimum is not None and big.optimum is None
+    assert np.all(np.isnan(big.objective))
+    lowest = big.final_loss.min()
+    np.testing.assert_array_equal(
+        big.near_optimum, big.final_loss <= lowest * (1 + D.BEST_RTOL)
+    )
+    assert big.best_eta == exact.best_eta == 0.1
+    assert "vs optimum" not in str(big) and "vs optimum" in str(exact)
+    # other losses and penalties have no closed form either
+    for params in (dict(loss="huber"), dict(penalty="l1")):
+        other = lr_sweep(est.set_params(**params), X, y, etas=[1e-2], epochs=3)
+        assert other.optimum is None
+        est.set_params(loss="squared_error", penalty=None)
+
+
+def test_sweep_of_unscaled_large_data_advises_scaling_whatever_the_best(monkeypatch):
+    X, y = spread_scales(n_samples=500, low=0.1, high=10.0)
+    monkeypatch.setattr(D, "EXACT_MAX_VALUES", 10)
+    sweep = lr_sweep(make(batch_size=32), X, y, etas=[1e-3, 1e-2], epochs=5)
+    assert sweep.optimum is None and sweep.best_eta is not None
+    assert sweep.advice == (D.SCALE_FIX,)
+    assert "advice:\n  1. Scale the features" in str(sweep)
+
+
+def test_diagnose_reads_a_pipelines_last_step_on_the_features_it_saw():
+    from sklearn.datasets import load_diabetes
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+    X, y = load_diabetes(return_X_y=True, scaled=False)
+    sgd = dict(max_iter=20, batch_size=1, eta0=1e-5)
+    # a step that does not scale: the features the SGD saw are still unscaled
+    pipe = make_pipeline(FunctionTransformer(np.abs), make(**sgd)).fit(X, y)
+    diag = diagnose(pipe, X)
+    assert diag.verdict == diagnose(pipe[-1]).verdict == "noisy"
+    assert diag.fixes[0] == D.SCALE_FIX
+    one = make_pipeline(make(**sgd)).fit(X, y)  # a one-step Pipeline
+    assert diagnose(one, X).fixes == diag.fixes
+    scaled = make_pipeline(StandardScaler(), make(**sgd)).fit(X, y)
+    assert not any(w.startswith("unscaled") for w in diagnose(scaled, X).warnings)
+    with pytest.raises(TypeError, match="keeps none"):
+        diagnose(make_pipeline(StandardScaler(), Ridge()).fit(X, y), X)

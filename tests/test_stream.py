@@ -218,7 +218,7 @@ def test_bad_input(tmp_path, data):
     with pytest.raises(ValueError, match="not used"):
         fit_stream(make_est(), (X, y), target=0)
     with pytest.raises(ValueError, match=".npy"):
-        fit_stream(make_est(), str(tmp_path / "data.csv"), target=0)
+        fit_stream(make_est(), str(tmp_path / "data.txt"), target=0)
     with pytest.raises(TypeError, match=r"\(X, y\)"):
         fit_stream(make_est(), [X, y, y])
     with pytest.raises(ValueError, match="no chunk"):
@@ -291,3 +291,279 @@ def test_arguments_a_user_can_get_wrong():
     for bad, exc in (([0, 2], ValueError), ([-1], ValueError), ([0.5], TypeError)):
         with pytest.raises(exc):
             list(source.iter_chunks(bad))
+
+
+# ------------------------------------------------- raw tables: CSV, names
+def write_csv(path, X, y, names=None, blank_every=None, extra=None):
+    names = names or [f"f{j}" for j in range(X.shape[1])]
+    header = ",".join(f'"{n}"' for n in names) + ',"price"'
+    if extra:
+        header += "," + extra
+    lines = [header]
+    for i, (row, t) in enumerate(zip(X, y, strict=True)):
+        lines.append(",".join(repr(float(v)) for v in row) + f",{float(t)!r}")
+        if extra:
+            lines[-1] += ',"a, b"'
+        if blank_every and i % blank_every == 0:
+            lines.append("")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_csv_is_streamed_in_shuffled_chunks_with_its_names(tmp_path, data):
+    X, y = data
+    write_csv(tmp_path / "d.csv", X, y, blank_every=97)
+    est = fit_stream(
+        make_est(),
+        tmp_path / "d.csv",
+        target="price",
+        chunk_rows=100,
+        epochs=2,
+        random_state=4,
+    )
+    ref = replay([(X[s], y[s]) for s in shuffled_slices(N, 100, 2, 4)])
+    assert_same(est, ref)
+    assert est.feature_names_in_.tolist() == [f"f{j}" for j in range(D)]
+    assert est.feature_names_in_.dtype == object
+    src = ChunkSource(tmp_path / "d.csv", target="price", chunk_rows=100)
+    assert src.n_units == 11 and src.n_rows == N
+    assert src.feature_names == [f"f{j}" for j in range(D)]
+    # features picks and orders the columns; a text column is left out
+    write_csv(tmp_path / "t.csv", X, y, extra="note")
+    est = fit_stream(
+        make_est(),
+        tmp_path / "t.csv",
+        target="price",
+        features=["f2", "f0"],
+        chunk_rows=300,
+        shuffle_chunks=False,
+    )
+    chunks = [
+        (X[lo : lo + 300][:, [2, 0]], y[lo : lo + 300]) for lo in range(0, N, 300)
+    ]
+    assert_same(est, replay(chunks))
+    assert est.feature_names_in_.tolist() == ["f2", "f0"]
+
+
+def test_csv_needs_no_pandas_nor_pyarrow(tmp_path, data):
+    import subprocess
+
+    X, y = data
+    write_csv(tmp_path / "d.csv", X, y)
+    script = f"""
+import sys
+
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("pandas", "pyarrow"):
+            raise ImportError("blocked: " + name)
+
+sys.meta_path.insert(0, Block())
+from fastsgd import SGDRegressor, fit_stream
+est = fit_stream(SGDRegressor(), {str(tmp_path / "d.csv")!r}, target="price")
+assert list(est.feature_names_in_) == {[f"f{j}" for j in range(D)]!r}
+assert "pandas" not in sys.modules and "pyarrow" not in sys.modules
+print("ok")
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
+
+
+def test_csv_problems_name_the_column_row_and_line(tmp_path, data):
+    X, y = data
+    write_csv(tmp_path / "t.csv", X, y, extra="note")
+    # a text column fails when the source is opened, before any training
+    est = make_est()
+    with pytest.raises(
+        ValueError,
+        match=r"non-numeric value 'a, b' in column 'note' "
+        r"at data row 1 \(line 2\).*features=\[",
+    ):
+        fit_stream(est, tmp_path / "t.csv", target="price")
+    assert not hasattr(est, "coef_")
+    write_csv(tmp_path / "m.csv", X, y)
+    lines = (tmp_path / "m.csv").read_text().splitlines()
+    values = lines[501].split(",")
+    values[1] = ""  # data row 501, column f1: an empty field
+    lines[501] = ",".join(values)
+    (tmp_path / "m.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(
+        ValueError,
+        match=r"^chunk 6 of epoch 1: cannot read .*m\.csv: "
+        r"missing value in column 'f1' at data row 501 \(line 502\); "
+        "fit_stream reads complete rows only",
+    ):
+        fit_stream(
+            make_est(),
+            tmp_path / "m.csv",
+            target="price",
+            chunk_rows=100,
+            shuffle_chunks=False,
+        )
+    with pytest.raises(ValueError, match="With a CSV source, target must be"):
+        fit_stream(make_est(), tmp_path / "m.csv", target=0)
+    with pytest.raises(ValueError, match=r"Feature columns \['zz'\] are not in"):
+        fit_stream(make_est(), tmp_path / "m.csv", target="price", features=["zz"])
+    with pytest.raises(TypeError, match="wrap one name in a list"):
+        fit_stream(make_est(), tmp_path / "m.csv", target="price", features="f0")
+    with pytest.raises(FileNotFoundError):
+        fit_stream(make_est(), tmp_path / "nope.csv", target="price")
+
+
+def test_parquet_keeps_names_and_names_a_missing_row(tmp_path, data):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    X, y = data
+    cols = {f"x{j}": X[:, j] for j in range(D)}
+    cols["target"] = y
+    pq.write_table(pa.table(cols), tmp_path / "d.parquet", row_group_size=100)
+    est = fit_stream(make_est(), tmp_path / "d.parquet", target="target")
+    assert est.feature_names_in_.tolist() == [f"x{j}" for j in range(D)]
+    with_null = dict(cols)
+    with_null["x1"] = pa.array([None if i == 250 else v for i, v in enumerate(X[:, 1])])
+    pq.write_table(pa.table(with_null), tmp_path / "n.parquet", row_group_size=100)
+    with pytest.raises(
+        ValueError,
+        match=r"^chunk 8 of epoch 1: cannot read .*: "
+        r"missing value in column 'x1' at data row 251 \(a null\)",
+    ):
+        fit_stream(
+            make_est(),
+            tmp_path / "n.parquet",
+            target="target",
+            chunk_rows=40,
+            shuffle_chunks=False,
+        )
+    nan = dict(cols)
+    nan["x2"] = np.where(np.arange(N) == 7, np.nan, X[:, 2])
+    pq.write_table(pa.table(nan), tmp_path / "nan.parquet", row_group_size=100)
+    with pytest.raises(
+        ValueError, match=r"missing value in column 'x2' at data row 8;"
+    ):
+        fit_stream(make_est(), tmp_path / "nan.parquet", target="target")
+
+
+def test_names_of_a_dataframe_and_of_a_model_fitted_before(tmp_path, data):
+    pd = pytest.importorskip("pandas")
+    X, y = data
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    est = fit_stream(make_est(), (frame, pd.Series(y)), chunk_rows=100)
+    assert est.feature_names_in_.tolist() == ["a", "b", "c", "d"]
+    # streaming on: the same names again, no warning at any chunk (pytest
+    # turns warnings into errors), the names kept
+    fit_stream(est, (frame, y), chunk_rows=100)
+    assert est.feature_names_in_.tolist() == ["a", "b", "c", "d"]
+    est.predict(frame)  # a DataFrame with those names is accepted quietly
+    with pytest.raises(ValueError, match=r"fitted with the features \['a', 'b'"):
+        fit_stream(est, (frame.rename(columns={"a": "z"}), y), chunk_rows=100)
+    assert est.feature_names_in_.tolist() == ["a", "b", "c", "d"]
+    # a model fitted on plain arrays is not given names afterwards
+    plain = make_est().fit(X, y)
+    fit_stream(plain, (frame, y), chunk_rows=500)
+    assert not hasattr(plain, "feature_names_in_")
+
+
+def test_each_warning_is_shown_once_per_call(data):
+    from fastsgd import DivergenceWarning
+
+    X, y = data
+    big = X * [1.0, 1e4, 1.0, 1.0]  # every chunk diverges at eta0=0.01
+    with pytest.warns(DivergenceWarning) as record:
+        fit_stream(make_est(), (big, y), chunk_rows=100, epochs=2, shuffle_chunks=False)
+    assert len(record) == 1
+    msg = str(record[0].message)
+    assert msg.startswith("chunk 1 of epoch 1: Training diverged")
+    assert "shows each warning once" in msg
+    assert record[0].filename == __file__  # points at the caller
+
+
+# ---------------------------------------------------------------- Pipelines
+def test_pipeline_steps_are_updated_then_transform_in_order(data):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = data
+    Xs = X * [1.0, 100.0, 0.01, 1.0] + [0.0, 50.0, 0.0, -3.0]
+    sw = np.linspace(0.5, 1.5, N)
+    chunks = [
+        (Xs[lo : lo + 200], y[lo : lo + 200], sw[lo : lo + 200])
+        for lo in range(0, N, 200)
+    ]
+    pipe = fit_stream(
+        make_pipeline(StandardScaler(), make_est()),
+        chunks,
+        epochs=2,
+        shuffle_chunks=False,
+    )
+    scaler, ref = StandardScaler(), make_est()
+    for Xc, yc, wc in chunks * 2:
+        scaler.partial_fit(Xc, yc, sample_weight=wc)  # updated first, weighted
+        ref.partial_fit(scaler.transform(Xc), yc, sample_weight=wc)
+    np.testing.assert_array_equal(pipe[0].mean_, scaler.mean_)
+    assert_same(pipe[-1], ref)
+    assert pipe.score(Xs, y) > 0.99
+
+
+def test_pipeline_steps_without_partial_fit(data, tmp_path):
+    from sklearn.exceptions import NotFittedError  # noqa: F401
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import (
+        FunctionTransformer,
+        PolynomialFeatures,
+        StandardScaler,
+    )
+
+    X, y = data
+    calls = []
+
+    def factory():
+        calls.append(1)
+        yield X, y
+
+    # not fitted and no partial_fit: refused before reading anything
+    with pytest.raises(TypeError, match=r"'polynomialfeatures'.*not fitted.*fit it"):
+        fit_stream(make_pipeline(PolynomialFeatures(), make_est()), factory)
+    assert calls == []
+    with pytest.raises(TypeError, match=r"last step 'ridge'.*no partial_fit"):
+        fit_stream(make_pipeline(StandardScaler(), Ridge()), factory)
+    # stateless, fitted, or frozen: used as they are
+    pipe = make_pipeline(FunctionTransformer(np.tanh), make_est())
+    fit_stream(pipe, factory)
+    ref = make_est().partial_fit(np.tanh(X), y)
+    assert_same(pipe[-1], ref)
+    poly = PolynomialFeatures(degree=2).fit(X[:10])
+    pipe = fit_stream(make_pipeline(poly, make_est()), factory)
+    assert pipe[-1].n_features_in_ == poly.n_output_features_
+    # the recipe for whole-data statistics: stream the scaler alone, freeze it
+    write_csv(tmp_path / "d.csv", X * 10 + 5, y)
+    scaler = fit_stream(StandardScaler(), tmp_path / "d.csv", target="price")
+    assert scaler.feature_names_in_.tolist() == [f"f{j}" for j in range(D)]
+    mean = scaler.mean_.copy()
+    pipe = make_pipeline(FrozenEstimator(scaler), make_est())
+    fit_stream(pipe, tmp_path / "d.csv", target="price", chunk_rows=100, epochs=2)
+    np.testing.assert_array_equal(scaler.mean_, mean)  # not updated
+    assert scaler.n_samples_seen_ == N
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(X * 10 + 5, columns=[f"f{j}" for j in range(D)])
+    assert pipe.score(frame, y) > 0.99
+
+
+def test_pipeline_gets_the_feature_names_on_its_first_step(tmp_path, data):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = data
+    write_csv(tmp_path / "d.csv", X, y)
+    pipe = fit_stream(
+        make_pipeline(StandardScaler(), make_est()),
+        tmp_path / "d.csv",
+        target="price",
+        chunk_rows=250,
+        epochs=2,
+    )
+    assert pipe.feature_names_in_.tolist() == [f"f{j}" for j in range(D)]
+    assert not hasattr(pipe[-1], "feature_names_in_")  # as sklearn's fit does
