@@ -39,8 +39,8 @@ from ._training import (
     user_stacklevel,
     warn_diverged,
 )
+from ._training.data import check_cast, kernel_csr, native_float32, weighted_rows
 from ._training.report import VerbosePrinter
-from .optim import OPTIMIZER_SPECS
 
 __all__ = ["SGDRegressor", "DivergenceWarning", "RunResult"]
 
@@ -419,7 +419,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         """
         if sp.issparse(X) and X.format != "csr":
             check_sparse_structure(X)  # before scipy converts it to CSR
-        X = _native_float32(X)
+        X = native_float32(X)
         X, y = validate_data(
             self,
             X,
@@ -436,9 +436,9 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         if dtype is not None and X.dtype != dtype:
             with np.errstate(over="ignore"):
                 X = X.astype(dtype)
-            _check_cast("X", X.data if sp.issparse(X) else X)
+            check_cast("X", X.data if sp.issparse(X) else X)
         if sp.issparse(X):
-            X = _kernel_csr(X)
+            X = kernel_csr(X)
             if self.learning_rate in ("pa1", "pa2") and not X.has_canonical_format:
                 # the passive-aggressive step needs |x|^2: sum duplicate entries
                 X = X.copy()
@@ -448,7 +448,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         if y.dtype != X.dtype:
             with np.errstate(over="ignore"):
                 y = y.astype(X.dtype)
-            _check_cast("y", y)
+            check_cast("y", y)
         y = np.ascontiguousarray(y)
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=X.dtype, ensure_non_negative=True
@@ -635,7 +635,7 @@ default=None
             # a new eta0 takes effect (scikit-learn's partial_fit reads it at
             # every call); 'adaptive' restarts its reductions from it
             self._run_state.eta = self._run_state.eta0 = float(self.eta0)
-        rows = _weighted_rows(sample_weight)
+        rows = weighted_rows(sample_weight)
         outcome = self._train((X, y, sample_weight, rows), 1, False, None, on_epoch)
         if outcome.divergence is not None:
             warn_diverged(outcome.divergence, self.learning_rate, self.eta0)
@@ -699,7 +699,7 @@ default=None
             )
         self._validate_params()
         self._check_params(for_partial_fit=True)
-        _check_state_layout(state, self.optimizer)
+        state.check_layout(self.optimizer)
         saved = dict(self.__dict__)
         try:  # validate_data notes the features it saw: leave self unchanged
             fitted = hasattr(self, "n_features_in_")
@@ -719,7 +719,7 @@ default=None
         notify = [fn for fn in (printer, on_epoch) if fn is not None]
         outcome, steps = train(
             self.get_params(),
-            (X, y, sw, _weighted_rows(sw)),
+            (X, y, sw, weighted_rows(sw)),
             run,
             curves,
             max_epochs=int(epochs),
@@ -776,7 +776,7 @@ default=None
             raise TypeError(
                 f"state must be a fastsgd.RunState; got {type(state).__name__}."
             )
-        _check_state_layout(state, self.optimizer)
+        state.check_layout(self.optimizer)
         run = state.copy()
         self._rng = check_random_state(self.random_state)
         self._init_history(validation=False)
@@ -890,7 +890,7 @@ default=None
         """
         n = y.shape[0]
         if not self.early_stopping or val is not None:
-            return _weighted_rows(sw), val
+            return weighted_rows(sw), val
         n_val = int(np.ceil(self.validation_fraction * n))
         if n_val == 0 or n - n_val == 0:
             raise ValueError(
@@ -935,7 +935,7 @@ default=None
             check_sparse_structure(X)  # before scipy converts it to CSR
         X = validate_data(self, X, accept_sparse="csr", reset=False)
         if sp.issparse(X):
-            X = _kernel_csr(X)  # scipy's product reads bad indices unchecked
+            X = kernel_csr(X)  # scipy's product reads bad indices unchecked
         if X.dtype != self.coef_.dtype and X.dtype.kind != "f":
             X = X.astype(self.coef_.dtype)
         pred = safe_sparse_dot(X, self.coef_, dense_output=True) + self.intercept_
@@ -945,70 +945,3 @@ default=None
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
-
-
-def _weighted_rows(sw):
-    """Return the rows of positive weight (all of them, without a copy of sw)."""
-    if np.any(sw == 0):
-        return np.flatnonzero(sw > 0)
-    return np.arange(sw.shape[0])
-
-
-def _check_state_layout(state, optimizer):
-    """Raise if ``state`` cannot train with ``optimizer`` (its moment rows)."""
-    rows = OPTIMIZER_SPECS[optimizer].state_rows
-    if state.train.opt.shape[0] != rows:
-        raise ValueError(
-            f"The state holds {state.train.opt.shape[0]} rows of optimizer "
-            f"moments; optimizer={optimizer!r} keeps {rows}. Start a state for "
-            "this optimizer (RunState.start)."
-        )
-    if state.dtype not in (np.float32, np.float64):
-        raise ValueError(
-            f"The state's dtype must be float32 or float64: {state.dtype}."
-        )
-
-
-def _native_float32(X):
-    """Return big-endian float32 arrays as native float32 (not float64)."""
-    dtype = getattr(X, "dtype", None)
-    if (
-        isinstance(X, np.ndarray)
-        and dtype is not None
-        and dtype.kind == "f"
-        and dtype.itemsize == 4
-        and not dtype.isnative
-    ):
-        return X.astype(np.float32)
-    return X
-
-
-def _check_cast(name, a):
-    """Raise if casting ``name`` to float32 overflowed (it was finite before)."""
-    if not np.isfinite(a).all():
-        raise ValueError(
-            f"{name} has values too large for {a.dtype} (the model's dtype); scale "
-            "the data or train in float64."
-        )
-
-
-def _kernel_csr(X):
-    """Return a CSR matrix the kernel can read safely (int32 indices, checked)."""
-    X = sp.csr_matrix(X) if not isinstance(X, sp.csr_matrix) else X
-    if X.indices.dtype != np.int32 or X.indptr.dtype != np.int32:
-        if X.nnz >= np.iinfo(np.int32).max:
-            raise ValueError(
-                "Sparse input with 2**31 or more stored values is not supported."
-            )
-        X = sp.csr_matrix(
-            (X.data, X.indices.astype(np.int32), X.indptr.astype(np.int32)),
-            shape=X.shape,
-        )
-    # the kernel does no bounds checks: make sure every index is in range
-    check_sparse_structure(X)
-    if not X.data.flags.c_contiguous:
-        # a new matrix object: the user's keeps its own arrays
-        X = sp.csr_matrix(
-            (np.ascontiguousarray(X.data), X.indices, X.indptr), shape=X.shape
-        )
-    return X

@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..optim import TrainState
+from ..optim import OPTIMIZER_SPECS, TrainState
 
 __all__ = ["RunResult", "RunState"]
 
@@ -115,6 +115,20 @@ class RunState:
     def dtype(self):
         """The dtype of the parameters (float32 or float64)."""
         return self.train.params.dtype
+
+    def check_layout(self, optimizer: str) -> None:
+        """Raise ``ValueError`` if the state cannot train with ``optimizer``."""
+        rows = OPTIMIZER_SPECS[optimizer].state_rows
+        if self.train.opt.shape[0] != rows:
+            raise ValueError(
+                f"The state holds {self.train.opt.shape[0]} rows of optimizer "
+                f"moments; optimizer={optimizer!r} keeps {rows}. Start a state "
+                "for this optimizer (RunState.start)."
+            )
+        if self.dtype not in (np.float32, np.float64):
+            raise ValueError(
+                f"The state's dtype must be float32 or float64: {self.dtype}."
+            )
 
     def copy(self) -> RunState:
         """Return a deep copy."""
