@@ -60,19 +60,19 @@ def run_loop(runner, run, guard, rules, history, describe, *, max_epochs, notify
         n_run += 1
         guard.begin(state, run.epoch)
         stats = runner.run(run.epoch, run.seed, run.eta)
-        verdict = guard.judge(state, stats.mean_loss, run.epoch + 1)
-        info = describe(run, stats, started, verdict.diverged)
-        if verdict.diverged:
+        diverged = guard.judge(state, stats.mean_loss, run.epoch + 1).diverged
+        info = describe(run, stats, started, diverged)
+        if diverged:
             bad, reason = info, "diverged"
         else:
             run.epoch += 1
             history.record(info, stats.step_losses)
         for fn in notify:
             fn(info)
-        if bad is None:
-            reason = next(
-                filter(None, (rule.update(info, run) for rule in rules)), None
-            )
+        for rule in rules if bad is None else ():
+            reason = rule.update(info, run)
+            if reason is not None:
+                break
     divergence = None
     if bad is not None or guard.watching:
         last, loss = run.epoch, guard.watch  # a blow-up that did not recover

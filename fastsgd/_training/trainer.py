@@ -129,9 +129,8 @@ def train(
     threads = threads_for(params["n_jobs"], min(batch, m), X)
     runner = EpochRunner(options, X, y, sw, order, run.train, threads)
 
-    average, ema = params["average"], params["ema_decay"]
-    reported = lambda s: reported_params(s, average, ema)  # noqa: E731
-    averaged = bool(average) or ema is not None
+    reported = _reporter(params["average"], params["ema_decay"])
+    averaged = bool(params["average"]) or params["ema_decay"] is not None
     data = (X, y, sw, order)
     guard = DivergenceGuard(
         loss_code, epsilon, run.loss_ref, reported, averaged, data, run.train, run.epoch
@@ -169,11 +168,23 @@ def train(
     return outcome, steps
 
 
+def _reporter(average, ema_decay):
+    """Return ``reported(train_state)``: :func:`reported_params`, specialised."""
+    if ema_decay is not None:
+        return lambda state: state.avg
+    if average:
+        start = int(average)
+        return lambda state: state.avg if state.counters[0] >= start else state.params
+    return lambda state: state.params
+
+
 def _describer(params, reported, validation):
     """Return ``describe(run, stats, started, diverged)`` -> :class:`EpochInfo`."""
     pen_code = K.PENALTIES[params["penalty"]]
     alpha = float(params["alpha"])
     l1_ratio = 0.0 if params["l1_ratio"] is None else float(params["l1_ratio"])
+
+    views = {}  # read-only views of the reported coefficients, made once
 
     def describe(run, stats, started, diverged):
         state = run.train
@@ -182,27 +193,29 @@ def _describer(params, reported, validation):
                 pen_code, state.params[:-1], alpha, l1_ratio
             )
         src = reported(state)
-        coef = src[:-1].view()
-        coef.flags.writeable = False
+        coef = views.get(id(src))
+        if coef is None:
+            coef = views[id(src)] = src[:-1].view()
+            coef.flags.writeable = False
         score = None
         if validation is not None and not diverged:
             X_val, y_val, sw_val = validation
             with np.errstate(over="ignore", under="ignore", invalid="ignore"):
                 pred = np.asarray(X_val @ coef).ravel() + src[-1]
             score = r2_score(y_val, pred, sw_val)
-        return EpochInfo(
-            epoch=run.epoch + 1,
-            objective=float(objective),
-            mean_loss=float(stats.mean_loss),
-            eta=float(stats.eta),
-            steps=state.steps,
-            seconds=stats.seconds,
-            elapsed=time.perf_counter() - started,
-            validation_score=score,
-            grad_norm=stats.grad_norm,
-            diverged=diverged,
-            coef=coef,
-            intercept=float(src[-1]),
+        return EpochInfo(  # epoch, objective, mean_loss, eta, steps, seconds,
+            run.epoch + 1,  # elapsed, validation_score, grad_norm, diverged,
+            float(objective),  # coef, intercept
+            float(stats.mean_loss),
+            float(stats.eta),
+            int(state.counters[0]),
+            stats.seconds,
+            time.perf_counter() - started,
+            score,
+            stats.grad_norm,
+            diverged,
+            coef,
+            float(src[-1]),
         )
 
     return describe
