@@ -5,6 +5,7 @@ a drop-in superset of scikit-learn's, :func:`closed_form` the exact
 least-squares answer to compare with.
 """
 
+from ._training import EpochInfo, RunResult, RunState
 from .closed_form import IllConditionedWarning, closed_form
 from .diagnostics import Diagnosis, SweepResult, diagnose, lr_sweep
 from .linear_model import DivergenceWarning, SGDRegressor
@@ -15,7 +16,10 @@ __all__ = [
     "ChunkSource",
     "Diagnosis",
     "DivergenceWarning",
+    "EpochInfo",
     "IllConditionedWarning",
+    "RunResult",
+    "RunState",
     "SGDRegressor",
     "SweepResult",
     "closed_form",

@@ -65,6 +65,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _objective
 from ._kernels import _codes as K
+from ._training import RunState, check_params
 from .closed_form import solve_gram
 from .linear_model import DivergenceWarning, SGDRegressor
 
@@ -417,7 +418,7 @@ of shape (n_samples,)
         return self
 
     def _check_strategy_options(self):
-        SGDRegressor(**_sgd_params(self))._check_params(for_partial_fit=True)
+        check_params(_sgd_params(self), for_partial_fit=True)
         if self.strategy == "lbfgs":
             if self.loss == "epsilon_insensitive":
                 raise ValueError(
@@ -531,19 +532,28 @@ of shape (n_samples,)
         )
         dtype = self.coef_.dtype
         d = self.coef_.shape[0]
-        est._dtype = dtype
-        est._init_state(d, dtype, self.coef_, self.intercept_)
+        # the seed a fit with this random_state would draw (as before)
+        seed = int(check_random_state(self.random_state).randint(0, MAX_SEED))
+        state = RunState.start(
+            d,
+            dtype,
+            self.optimizer,
+            eta0=self.eta0,
+            seed=seed,
+            coef=self.coef_,
+            intercept=self.intercept_,
+        )
         if self._train_state is not None:
-            est._state.restore(self._train_state)
-        est._planned_steps = self._planned_steps
-        est._eta = float(self.eta0) if self._eta is None else self._eta
+            state.train.restore(self._train_state)
+        state.planned_steps = self._planned_steps
+        state.eta = float(self.eta0) if self._eta is None else self._eta
+        est.set_run_state(state)
         est.coef_ = self.coef_.copy()
         est.intercept_ = self.intercept_.copy()
         est.n_features_in_ = self.n_features_in_
         if hasattr(self, "feature_names_in_"):
             est.feature_names_in_ = self.feature_names_in_
         est.n_iter_ = self.n_iter_
-        est.t_ = float(est._state.steps + 1)
         est.loss_curve_ = list(self.loss_curve_)
         est.eta_curve_ = list(self.eta_curve_)
         est.stop_reason_ = self.stop_reason_
@@ -722,8 +732,9 @@ def local_sgd_block(X, y, sgd_params, state, epoch, seed, eta, planned_steps, re
     """Run one compiled epoch over one block, from ``state``.
 
     The task function of ``strategy='local_sgd'`` (and of the in-process
-    replay in the tests): exactly ``SGDRegressor.partial_fit`` on the block,
-    started from the broadcast state.
+    replay in the tests): ``SGDRegressor.run_epochs`` for one epoch on the
+    block, started from the broadcast state (exactly what ``partial_fit``
+    runs).
 
     Parameters
     ----------
@@ -756,22 +767,20 @@ def local_sgd_block(X, y, sgd_params, state, epoch, seed, eta, planned_steps, re
     import fastsgd  # the installed package: workers load its cached kernels
     from fastsgd.optim import TrainState
 
+    start = fastsgd.RunState(
+        train=TrainState(*state),
+        epoch=int(epoch),
+        seed=int(seed),
+        eta=float(eta),
+        eta0=float(sgd_params["eta0"]),
+        loss_ref=ref,
+        planned_steps=int(planned_steps),
+    )
     est = fastsgd.SGDRegressor(**sgd_params, tol=None)
-    X, y, sw = est._validate_X_y(np.asarray(X), np.asarray(y), None, reset=True)
-    est._dtype = X.dtype
-    est._init_state(X.shape[1], X.dtype, None, None)
-    est._state.restore(TrainState(*state))
-    est._epochs = int(epoch)
-    est._seed = int(seed)
-    est._eta = float(eta)
-    est._planned_steps = int(planned_steps)
-    est._loss_ref = ref
-    try:
-        est._run(X, y, sw, 1, fitting=False)
-    except fastsgd.DivergenceWarning:
-        pass  # raised when warnings are errors; the state was rolled back
-    objective = None if est.diverged_ else float(est.loss_curve_[-1])
-    return tuple(est._state), objective, float(est._loss_ref), bool(est.diverged_)
+    result = est.run_epochs(np.asarray(X), np.asarray(y), start, epochs=1)
+    diverged = result.divergence is not None
+    objective = None if diverged else float(result.loss_curve[-1])
+    return tuple(result.state.train), objective, float(result.state.loss_ref), diverged
 
 
 def average_states(states, sizes):

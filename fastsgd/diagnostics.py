@@ -178,6 +178,9 @@ class Diagnosis:
         shown = []
         for key, fmt in (
             ("epochs", "{:.0f} epochs"),
+            ("diverged_epoch", "diverged in epoch {:.0f}"),
+            ("rolled_back", "{:.0f} epochs rolled back"),
+            ("rolled_back_loss", "rolled-back loss {:.3g}"),
             ("final_loss", "final loss {:.4g}"),
             ("decrease", "decrease {:.1%}"),
             ("pace", "pace {:.2f}"),
@@ -649,6 +652,10 @@ def diagnose(model_or_curves, X=None, *, optimum=None, feature_names=None, scale
         ``excess`` (with ``optimum``) and, with a
         validation curve, ``best_epoch``, ``val_best``, ``val_final``,
         ``val_rise``, ``train_after_best`` and ``gap`` (validation loss only).
+        For a model whose divergence rolled epochs back (its
+        ``diverged_epochs_``), ``diverged_epoch`` (the epoch it diverged in,
+        the last one run), ``rolled_back`` (how many) and ``rolled_back_loss``
+        (the first one's objective): the curve holds only the epochs kept.
         Entries that need more epochs than were run are left out.
     """
     if X is not None:
@@ -687,6 +694,12 @@ def diagnose(model_or_curves, X=None, *, optimum=None, feature_names=None, scale
         scale = float(np.max(loss)) if finite and loss.size else 0.0
     ev = _evidence(loss, val, val_is_loss, optimum, LOSS_FLOOR * scale)
     ev["diverged"] = float(diverged)
+    rolled_back = getattr(model, "diverged_epochs_", None)
+    if rolled_back:
+        # the epochs a divergence rolled back: evidence, outside the curve
+        ev["diverged_epoch"] = float(rolled_back[-1])
+        ev["rolled_back"] = float(len(rolled_back))
+        ev["rolled_back_loss"] = float(model.diverged_loss_curve_[0])
     verdict = _verdict(ev, diverged, finite)
     if X is not None:
         notes += feature_scale_warnings(X, feature_names)

@@ -1,20 +1,97 @@
-"""Optimizer names, their state and the hyper-parameter vector of the kernels.
+"""Optimizers: one spec each (code, slots, state rows, checks), and their state.
 
 State is plain arrays (no classes inside the kernels): the parameters (the
 intercept last), the optimizer's moment slots, the averaged parameters, the
 cumulative L1 record, an int64 step counter and a float64 carry.  It persists
 across ``partial_fit`` calls.
+
+Each :class:`OptimizerSpec` declares what the kernels need to know about an
+optimizer: its code, the ``hparams`` slots it reads (and the estimator
+parameter each comes from), the rows of state it keeps and its checks.
+:class:`fastsgd._training.options.KernelOptions` reads these specs; it is the
+only writer of the kernels' option arrays.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
 import numpy as np
 
 from ._kernels import _codes as K
 
-OPTIMIZERS = tuple(K.OPTIMIZERS)
+__all__ = [
+    "OPTIMIZERS",
+    "OPTIMIZER_SPECS",
+    "UPDATE_SLOTS",
+    "OptimizerSpec",
+    "TrainState",
+    "effective_weight_decay",
+]
+
+
+class OptimizerSpec(NamedTuple):
+    """What the kernels need to know about one optimizer.
+
+    Attributes
+    ----------
+    name : str
+        The estimator's ``optimizer`` value.
+    code : int
+        Its ``_codes.OPT_*`` code.
+    state_rows : int
+        Rows of optimizer state (each ``n_features + 1`` long) it keeps.
+    slots : tuple of (str, str)
+        ``(hparams slot name, estimator parameter)`` for each number it reads.
+    check : callable or None
+        ``check(params)`` raises ``ValueError`` for a parameter combination it
+        cannot run.
+    """
+
+    name: str
+    code: int
+    state_rows: int
+    slots: tuple = ()
+    check: Callable[[Mapping], None] | None = None
+
+
+_MOMENTUM = (("momentum", "momentum"),)
+OPTIMIZER_SPECS = {
+    "sgd": OptimizerSpec("sgd", K.OPT_SGD, 0),
+    "momentum": OptimizerSpec("momentum", K.OPT_MOMENTUM, 1, _MOMENTUM),
+    "nesterov": OptimizerSpec("nesterov", K.OPT_NESTEROV, 1, _MOMENTUM),
+    "adagrad": OptimizerSpec("adagrad", K.OPT_ADAGRAD, 1, (("eps", "eps"),)),
+    "rmsprop": OptimizerSpec(
+        "rmsprop", K.OPT_RMSPROP, 1, (("rho", "rho"), ("eps", "eps"))
+    ),
+    "adam": OptimizerSpec(
+        "adam", K.OPT_ADAM, 2, (("beta1", "beta1"), ("beta2", "beta2"), ("eps", "eps"))
+    ),
+    "adamw": OptimizerSpec(
+        "adamw",
+        K.OPT_ADAMW,
+        2,
+        (("beta1", "beta1"), ("beta2", "beta2"), ("eps", "eps")),
+    ),
+}
+OPTIMIZERS = tuple(OPTIMIZER_SPECS)
+
+# options of the update that every optimizer applies: hparams slot -> a
+# function of the estimator's parameters
+UPDATE_SLOTS = {
+    "weight_decay": lambda p: effective_weight_decay(p["optimizer"], p["weight_decay"]),
+    "clip": lambda p: 0.0 if p["clip_norm"] is None else float(p["clip_norm"]),
+    "ema": lambda p: 0.0 if p["ema_decay"] is None else float(p["ema_decay"]),
+}
+
+
+def optimizer_values(params: Mapping) -> dict:
+    """Return the ``hparams`` values (by slot name) of the optimizer in ``params``."""
+    spec = OPTIMIZER_SPECS[params["optimizer"]]
+    values = {slot: float(params[name]) for slot, name in spec.slots}
+    values.update((slot, fn(params)) for slot, fn in UPDATE_SLOTS.items())
+    return values
 
 
 class TrainState(NamedTuple):
@@ -30,10 +107,10 @@ class TrainState(NamedTuple):
     @classmethod
     def zeros(cls, n_features: int, dtype, optimizer: str) -> TrainState:
         """Return a fresh state for ``n_features`` features."""
-        slots = K.OPT_SLOTS[K.OPTIMIZERS[optimizer]]
+        rows = OPTIMIZER_SPECS[optimizer].state_rows
         return cls(
             params=np.zeros(n_features + 1, dtype=dtype),
-            opt=np.zeros((slots, n_features + 1), dtype=dtype),
+            opt=np.zeros((rows, n_features + 1), dtype=dtype),
             avg=np.zeros(n_features + 1, dtype=dtype),
             q=np.zeros(n_features, dtype=dtype),
             counters=np.zeros(1, dtype=np.int64),
@@ -53,18 +130,6 @@ class TrainState(NamedTuple):
     def steps(self) -> int:
         """Steps taken so far."""
         return int(self.counters[0])
-
-
-def optimizer_hparams(est, hp: np.ndarray) -> None:
-    """Write the optimizer's hyper-parameters of estimator ``est`` into ``hp``."""
-    hp[K.H_MOMENTUM] = est.momentum
-    hp[K.H_RHO] = est.rho
-    hp[K.H_BETA1] = est.beta1
-    hp[K.H_BETA2] = est.beta2
-    hp[K.H_EPS] = est.eps
-    hp[K.H_WEIGHT_DECAY] = effective_weight_decay(est.optimizer, est.weight_decay)
-    hp[K.H_CLIP] = 0.0 if est.clip_norm is None else est.clip_norm
-    hp[K.H_EMA] = 0.0 if est.ema_decay is None else est.ema_decay
 
 
 def effective_weight_decay(optimizer: str, weight_decay: float | None) -> float:

@@ -164,6 +164,7 @@ def keys_of(config):
     CSR input) or an ``SGDRegressor``; its parameters are checked as ``fit``
     checks them.
     """
+    from ._training import KernelOptions, check_params, threads_for
     from .linear_model import SGDRegressor
 
     if isinstance(config, SGDRegressor):
@@ -178,13 +179,15 @@ def keys_of(config):
             f"SGDRegressor; got {type(config).__name__}."
         )
     est._validate_params()
-    est._check_params()
+    params = est.get_params()
+    check_params(params)
     batch = est.batch_size
     # enough rows for several batches of the configured size
     m = 2 if batch == "full" else max(2 * int(batch), 2)
     steps = 1 if batch == "full" else -(-m // int(batch))
-    codes, hp = est._codes_and_hparams(m, steps, fitting=True)
-    threads = 1 if sparse else est._threads(int(codes[K.C_BATCH]), None)
+    options = KernelOptions.from_params(params, m, int(est.max_iter) * steps)
+    codes, hp = options.arrays()
+    threads = 1 if sparse else threads_for(est.n_jobs, int(codes[K.C_BATCH]))
     keys = [_select.family(codes, hp, m, sparse, threads)]
     if est.shuffle and est.sampling == "blocks" and not sparse:
         keys.append(("take_rows", None))  # the shuffled working copy

@@ -821,7 +821,7 @@ def test_shuffled_fit_does_not_depend_on_the_gather_chunk(
 ):
     # shuffled epochs copy random rows through a buffer in chunks; the chunk
     # size must change nothing but speed
-    import fastsgd.linear_model as lm
+    import fastsgd._training.runner as runner
 
     X, y = make_data(n=301, d=7)
     X, y = X.astype(dtype), y.astype(dtype)
@@ -835,7 +835,7 @@ def test_shuffled_fit_does_not_depend_on_the_gather_chunk(
         learning_rate="constant" if batch_size > 1 else "invscaling",
     )
     default = SGDRegressor(**params).fit(X, y, sample_weight=w)
-    monkeypatch.setattr(lm, "GATHER_BYTES", 1)  # the fewest rows a chunk
+    monkeypatch.setattr(runner, "GATHER_BYTES", 1)  # the fewest rows a chunk
     small = SGDRegressor(**params).fit(X, y, sample_weight=w)
     rtol = 1e-12 if dtype == np.float64 else 1e-5
     np.testing.assert_allclose(small.coef_, default.coef_, rtol=rtol)

@@ -13,8 +13,10 @@ from hypothesis import strategies as st
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import SGDRegressor as SkSGDRegressor
 
-import fastsgd.linear_model as lm
+import fastsgd._training.guard as guard
 from fastsgd import DivergenceWarning, SGDRegressor
+from fastsgd._kernels import _select
+from fastsgd._training import r2_score
 
 OPTIMIZERS = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"]
 # a short, deterministic fit: tol=None means no ConvergenceWarning at max_iter
@@ -47,7 +49,7 @@ def no_kernel(monkeypatch):
         raise AssertionError("a compiled epoch ran on invalid input")
 
     # every compiled call of a fit goes through _select.compiled
-    monkeypatch.setattr(lm._select, "compiled", forbidden)
+    monkeypatch.setattr(_select, "compiled", forbidden)
 
 
 # --------------------------------------------------------------------- dtypes
@@ -561,7 +563,7 @@ def test_any_out_of_range_float_is_named(case):
     name, value = case
     X, y = make_data(n=20, d=3)
     model = SGDRegressor(**{name: value})
-    with mock.patch.object(lm._select, "compiled") as compiled:
+    with mock.patch.object(_select, "compiled") as compiled:
         with pytest.raises(ValueError, match=f"'{name}' parameter"):
             model.fit(X, y)
     assert not compiled.called
@@ -770,7 +772,7 @@ def test_divergence_is_caught_for_losses_linear_in_the_residual(loss):
         assert model.diverged_
         # the kept model is within the limit: residuals at most 100x the start's
         residual = np.abs(model.predict(X) - y)
-        assert np.mean(residual) <= lm.LINEAR_FACTOR * np.mean(np.abs(y))
+        assert np.mean(residual) <= guard.LINEAR_FACTOR * np.mean(np.abs(y))
 
 
 def test_float32_warmup_fraction_is_a_fraction():
@@ -1066,7 +1068,7 @@ def test_a_blown_up_validation_score_is_minus_inf_under_strict_numpy():
     y = np.array([1.0, 2.0, 3.0])
     pred = np.array([1e200, -1e200, 1e200])
     with np.errstate(all="raise"):
-        assert lm._r2(y, pred, np.ones(3)) == -np.inf
+        assert r2_score(y, pred, np.ones(3)) == -np.inf
     X, y = scaled_data()
     for params in (dict(early_stopping=True), dict(penalty="l1")):
         with np.errstate(all="raise"), pytest.warns(DivergenceWarning):

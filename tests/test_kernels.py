@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from fastsgd._kernels import _codes as K
 from fastsgd._kernels import _select
 from fastsgd._kernels._jit import JIT_DISABLED
+from fastsgd._training import KernelOptions
 
 F64, F32 = np.float64, np.float32
 DTYPES = (F64, F32)
@@ -52,30 +53,6 @@ HSET = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
-HP_SLOTS = {
-    "eta0": K.H_ETA0,
-    "alpha": K.H_ALPHA,
-    "l1_ratio": K.H_L1_RATIO,
-    "epsilon": K.H_EPSILON,
-    "power_t": K.H_POWER_T,
-    "optimal_init": K.H_OPTIMAL_INIT,
-    "momentum": K.H_MOMENTUM,
-    "rho": K.H_RHO,
-    "beta1": K.H_BETA1,
-    "beta2": K.H_BETA2,
-    "eps": K.H_EPS,
-    "weight_decay": K.H_WEIGHT_DECAY,
-    "clip": K.H_CLIP,
-    "ema": K.H_EMA,
-    "gamma": K.H_GAMMA,
-    "step_epochs": K.H_STEP_EPOCHS,
-    "total_steps": K.H_TOTAL_STEPS,
-    "eta_min": K.H_ETA_MIN,
-    "warmup": K.H_WARMUP,
-    "pct_start": K.H_PCT_START,
-    "div": K.H_DIV,
-    "final_div": K.H_FINAL_DIV,
-}
 HP_DEFAULTS = {
     "eta0": 0.05,
     "alpha": 0.02,
@@ -100,21 +77,6 @@ HP_DEFAULTS = {
     "div": 25.0,
     "final_div": 1e4,
 }
-CODE_SLOTS = {
-    "loss": K.C_LOSS,
-    "penalty": K.C_PENALTY,
-    "optimizer": K.C_OPTIMIZER,
-    "schedule": K.C_SCHEDULE,
-    "sampling": K.C_SAMPLING,
-    "average": K.C_AVERAGE,
-    "fit_intercept": K.C_FIT_INTERCEPT,
-    "batch": K.C_BATCH,
-    "record_every": K.C_RECORD_EVERY,
-    "seed": K.C_SEED,
-    "avg_start": K.C_AVG_START,
-    "epoch": K.C_EPOCH,
-    "block": K.C_BLOCK,
-}
 CODE_DEFAULTS = {
     "loss": K.LOSS_SQUARED,
     "penalty": K.PEN_NONE,
@@ -133,20 +95,22 @@ CODE_DEFAULTS = {
 
 
 # --------------------------------------------------------------------- helpers
-def make_hp(**kw):
-    hp = np.zeros(K.N_HPARAMS, dtype=np.float64)
-    for name, value in {**HP_DEFAULTS, **kw}.items():
-        hp[HP_SLOTS[name]] = value
+def make_options(codes=None, hparams=None):
+    """The kernels' option arrays, filled by the package's one writer."""
+    codes_arr, hp = KernelOptions(
+        {**CODE_DEFAULTS, **(codes or {})}, {**HP_DEFAULTS, **(hparams or {})}
+    ).arrays()
+    codes_arr.setflags(write=False)
     hp.setflags(write=False)
-    return hp
+    return codes_arr, hp
+
+
+def make_hp(**kw):
+    return make_options(hparams=kw)[1]
 
 
 def make_codes(**kw):
-    codes = np.zeros(K.N_CODES, dtype=np.int64)
-    for name, value in {**CODE_DEFAULTS, **kw}.items():
-        codes[CODE_SLOTS[name]] = value
-    codes.setflags(write=False)
-    return codes
+    return make_options(codes=kw)[0]
 
 
 def readonly(a):

@@ -316,3 +316,24 @@ def test_parity_check_detects_a_worse_model():
         [held_out_r2(SGDRegressor, name, dict(max_iter=2), s)[2] for s in SEEDS]
     )
     assert abs(np.median(short) - np.median(sk)) > (sk.max() - sk.min()) + SLACK
+
+
+# ------------------------------------------------ scikit-learn's deprecations
+def test_negative_power_t_warns_as_scikit_learn_and_still_trains():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((100, 3))
+    y = X @ np.array([1.0, -2.0, 0.5])
+    params = dict(power_t=-0.1, eta0=1e-3, max_iter=3, tol=None, random_state=0)
+    with pytest.warns(FutureWarning) as sk_record:
+        SkSGDRegressor(**params).fit(X, y)
+    with pytest.warns(FutureWarning) as record:
+        ours = SGDRegressor(**params).fit(X, y)
+    sk_text = [str(w.message) for w in sk_record if w.category is FutureWarning]
+    assert [str(w.message) for w in record] == sk_text
+    assert "Negative values for `power_t` are deprecated" in sk_text[0]
+    assert record[0].filename == __file__
+    # trained as before: the rate grows as t ** 0.1
+    assert ours.eta_curve_[-1] > ours.eta_curve_[0] > 1e-3
+    # partial_fit does not warn (nor does scikit-learn's)
+    SGDRegressor(**params).partial_fit(X, y)
+    SkSGDRegressor(**params).partial_fit(X, y)

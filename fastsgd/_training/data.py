@@ -1,0 +1,66 @@
+"""Training data as the kernels take it: dtypes, CSR structure, the rows.
+
+Checks that need no scikit-learn, used by the estimator after
+``validate_data``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._sparse_check import check_sparse_structure
+
+__all__ = ["check_cast", "kernel_csr", "native_float32", "weighted_rows"]
+
+
+def weighted_rows(sw):
+    """Return the rows of positive weight (all of them, without a copy of sw)."""
+    if np.any(sw == 0):
+        return np.flatnonzero(sw > 0)
+    return np.arange(sw.shape[0])
+
+
+def native_float32(X):
+    """Return big-endian float32 arrays as native float32 (not float64)."""
+    dtype = getattr(X, "dtype", None)
+    if (
+        isinstance(X, np.ndarray)
+        and dtype is not None
+        and dtype.kind == "f"
+        and dtype.itemsize == 4
+        and not dtype.isnative
+    ):
+        return X.astype(np.float32)
+    return X
+
+
+def check_cast(name, a):
+    """Raise if casting ``name`` to float32 overflowed (it was finite before)."""
+    if not np.isfinite(a).all():
+        raise ValueError(
+            f"{name} has values too large for {a.dtype} (the model's dtype); scale "
+            "the data or train in float64."
+        )
+
+
+def kernel_csr(X):
+    """Return a CSR matrix the kernel can read safely (int32 indices, checked)."""
+    X = sp.csr_matrix(X) if not isinstance(X, sp.csr_matrix) else X
+    if X.indices.dtype != np.int32 or X.indptr.dtype != np.int32:
+        if X.nnz >= np.iinfo(np.int32).max:
+            raise ValueError(
+                "Sparse input with 2**31 or more stored values is not supported."
+            )
+        X = sp.csr_matrix(
+            (X.data, X.indices.astype(np.int32), X.indptr.astype(np.int32)),
+            shape=X.shape,
+        )
+    # the kernel does no bounds checks: make sure every index is in range
+    check_sparse_structure(X)
+    if not X.data.flags.c_contiguous:
+        # a new matrix object: the user's keeps its own arrays
+        X = sp.csr_matrix(
+            (np.ascontiguousarray(X.data), X.indices, X.indptr), shape=X.shape
+        )
+    return X

@@ -1,0 +1,227 @@
+"""Where an epoch is run: :class:`EpochRunner`, one compiled call per epoch.
+
+The runner picks the compiled epoch for the options (``_kernels._select``),
+allocates its scratch buffers once, and then each :meth:`EpochRunner.run` is
+one call of the kernel over the training rows, returning the epoch's
+statistics.  Nothing here decides anything about the run: the loop does.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import NamedTuple
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._kernels import _codes as K
+from .._kernels import _select
+from .options import BLOCK_ROWS, KernelOptions
+
+__all__ = ["EpochRunner", "EpochStats", "steps_per_epoch", "take_rows", "threads_for"]
+
+# bytes of random rows copied at a time by a shuffled epoch
+GATHER_BYTES = 64 * 1024
+# ... and, for mini-batches, only rows up to this size (wider rows: no gain)
+GATHER_MAX_BATCH_ROW_BYTES = 4096
+# threads pay for themselves only on large batches: below this many rows per
+# batch the parallel region's start-up costs more than it saves (measured on 2
+# cores, 100 and 1000 features: 1.06-1.29x at 64 rows, 1.33-1.42x at 256,
+# 1.8-2.0x from 1024 on; when the other core is busy, slower at any size)
+PARALLEL_MIN_BATCH = 256
+PARALLEL_MIN_ROWS_PER_THREAD = 128
+# Numba's default "workqueue" threading layer aborts the process when two Python
+# threads enter a parallel kernel at once: parallel epochs take turns
+_PARALLEL_LOCK = threading.Lock()
+
+
+class EpochStats(NamedTuple):
+    """What one compiled epoch reports.
+
+    Attributes
+    ----------
+    mean_loss : float
+        Weighted mean loss of the rows as visited (each before its step).
+    eta : float
+        Mean learning rate of the epoch's steps.
+    steps : int
+        Steps taken in the epoch.
+    grad_norm : float
+        Norm of the last step's gradient (full batch: the full gradient).
+    seconds : float
+        Wall time of the compiled call.
+    step_losses : ndarray or None
+        Mean loss of every ``record_every`` steps (None when off).
+    """
+
+    mean_loss: float
+    eta: float
+    steps: int
+    grad_norm: float
+    seconds: float
+    step_losses: np.ndarray | None
+
+
+def steps_per_epoch(batch_size, rows: int) -> int:
+    """Return the steps of an epoch over ``rows`` rows in batches of ``batch_size``."""
+    batch = rows if batch_size == "full" else min(int(batch_size), rows)
+    return -(-rows // batch)
+
+
+def threads_for(n_jobs, batch: int, X=None) -> int:
+    """Return the thread count for a batch gradient of ``batch`` rows (1: serial)."""
+    if n_jobs is None or n_jobs == 1 or sp.issparse(X):
+        return 1
+    if batch < PARALLEL_MIN_BATCH:
+        return 1
+    wanted = (os.cpu_count() or 1) if n_jobs < 0 else n_jobs
+    import numba  # only for a threaded fit
+
+    limit = min(numba.config.NUMBA_NUM_THREADS, batch // PARALLEL_MIN_ROWS_PER_THREAD)
+    return max(1, min(wanted, limit))
+
+
+class EpochRunner:
+    """One compiled epoch per :meth:`run` over fixed training rows.
+
+    Parameters
+    ----------
+    options : KernelOptions
+        The epoch's options (see :class:`KernelOptions`).
+    X : ndarray or scipy.sparse.csr_matrix
+        Training data as the kernels take it (C order, or CSR with int32
+        indices); read, never written.
+    y, sw : ndarray
+        Targets and sample weights, X's dtype.
+    order : ndarray of int64
+        The training rows; a shuffled epoch permutes it in place.
+    state : TrainState
+        The arrays the kernel updates in place.
+    threads : int
+        Threads for a mini-batch gradient (1: the serial kernels).
+    """
+
+    def __init__(self, options: KernelOptions, X, y, sw, order, state, threads=1):
+        codes, hp = options.arrays()
+        m = order.shape[0]
+        sparse = sp.issparse(X)
+        self.key = _select.family(codes, hp, m, sparse, threads)
+        sampling = codes[K.C_SAMPLING]
+        size = m + m // BLOCK_ROWS + 1
+        if sampling not in (K.SAMPLE_BLOCKS, K.SAMPLE_REPLACEMENT):
+            size = 1
+        iscratch = np.zeros(size, dtype=np.int64)
+        every = int(codes[K.C_RECORD_EVERY])
+        batch = max(1, min(int(codes[K.C_BATCH]), m))
+        self._rec = np.zeros(-(-m // batch) // every + 1 if every else 1)
+        self._every = every
+        self._stats = np.zeros(K.N_STATS, dtype=np.float64)
+        grad = np.zeros(self._scratch_shape(X, sampling), dtype=X.dtype)
+        ro = _select.readonly  # the kernels take the data as read-only views
+        data = (ro(X.data), ro(X.indices), ro(X.indptr)) if sparse else (ro(X),)
+        extra = ()
+        if self.key[0] == "parallel":
+            extra = (
+                np.zeros((threads, X.shape[1] + 1), dtype=X.dtype),
+                np.zeros((threads, 3), dtype=np.float64),
+            )
+        self._codes, self._hp = codes, hp
+        # read-only views: they see the per-epoch options written into the arrays
+        self._args = (
+            *data,
+            ro(y),
+            ro(sw),
+            order,
+            iscratch,
+            state.params,
+            state.opt,
+            state.avg,
+            state.q,
+            grad,
+            state.counters,
+            state.carry,
+            ro(hp),
+            ro(codes),
+            self._stats,
+            self._rec,
+            *extra,
+        )
+        # looked up on the module at each fit: a benchmark may wrap it
+        fn = _select.compiled(_select.epoch_kernel(self.key), self._args)
+        self._fn = _locked(fn) if self.key[0] == "parallel" else fn
+
+    def _scratch_shape(self, X, sampling):
+        """Shape of the kernels' ``grad`` scratch.
+
+        One row (the mini-batch gradient), or, for a shuffled epoch of the
+        plain or mini-batch kernels, about ``GATHER_BYTES`` of rows with two
+        spare columns: the kernel copies random rows (and their y and sample
+        weight) there in chunks before stepping through them (see
+        ``_rows.gather_rows``; a mini-batch keeps its gradient in row 0).
+        Mini-batches of wide rows gain nothing from the copy (measured at 1000
+        float64 features), so they skip it.
+        """
+        d = X.shape[1]
+        row_bytes = (d + 2) * X.dtype.itemsize
+        family = self.key[0]
+        if sampling in (K.SAMPLE_SHUFFLE, K.SAMPLE_REPLACEMENT) and (
+            family == "plain"
+            or (family == "batch" and row_bytes <= GATHER_MAX_BATCH_ROW_BYTES)
+        ):
+            return (max(3, GATHER_BYTES // row_bytes), d + 2)
+        return (1, d + 1)
+
+    def run(self, epoch: int, seed: int, eta: float) -> EpochStats:
+        """Run the 0-based ``epoch`` of a run seeded ``seed`` at base rate ``eta``."""
+        KernelOptions.start_epoch(self._codes, self._hp, epoch, seed, eta)
+        stats = self._stats
+        stats[:] = 0.0
+        started = time.perf_counter()
+        self._fn(*self._args)
+        seconds = time.perf_counter() - started
+        rec = self._rec[: int(stats[K.S_NREC])].copy() if self._every else None
+        return EpochStats(
+            stats[K.S_LOSS_SUM] / max(stats[K.S_WEIGHT_SUM], 1e-300),
+            stats[K.S_ETA_SUM] / max(stats[K.S_STEPS], 1.0),
+            int(stats[K.S_STEPS]),
+            float(stats[K.S_GRAD_NORM]),
+            seconds,
+            rec,
+        )
+
+
+def _locked(fn):
+    """Wrap a parallel kernel so concurrent Python threads take turns."""
+
+    def call(*args):
+        with _PARALLEL_LOCK:
+            fn(*args)
+
+    return call
+
+
+def take_rows(X, rows):
+    """Return ``X[rows]`` (``rows``: valid int64 row indices), dense in a kernel."""
+    if sp.issparse(X):
+        return X[rows]
+    # loaded on first use: only sampling="blocks" needs it
+    from .._kernels._take import take_rows as kernel
+
+    out = np.empty((rows.shape[0], X.shape[1]), dtype=X.dtype)
+    if not X.flags.c_contiguous:
+        # Fortran-order or strided input is gathered straight into the working
+        # copy, not converted to C order first (two copies of X); in slices,
+        # because np.take buffers a whole output of another layout (a third)
+        step = max(1, (1 << 20) // max(X.shape[1] * X.itemsize, 1))
+        for lo in range(0, rows.shape[0], step):
+            out[lo : lo + step] = X[rows[lo : lo + step]]
+        return out
+    args = (
+        _select.readonly(X),
+        _select.readonly(np.ascontiguousarray(rows, dtype=np.int64)),
+        out,
+    )
+    _select.compiled(kernel, args)(*args)
+    return out
