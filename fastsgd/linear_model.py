@@ -9,6 +9,7 @@ loop of a screenful (``_training/loop.py``).
 
 from __future__ import annotations
 
+import copy
 import warnings
 from contextlib import contextmanager
 from numbers import Integral, Real
@@ -159,14 +160,24 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
     ema_decay : float or None, default=None
         Report an exponential moving average of the iterates with this decay,
         in (0, 1). Cannot be combined with ``average``.
-    sampling : {'epoch', 'blocks', 'replacement'}, default='epoch'
-        How a shuffled epoch visits rows. ``'epoch'``: a new permutation each
-        epoch (scikit-learn's). ``'blocks'``: the training rows are copied
-        once in a random order, then each epoch visits blocks of 256 rows in a
-        new random order, rows within a block in order — memory-friendly
-        reads for one extra copy of the training data. ``'replacement'``:
-        each step draws rows uniformly with replacement (the streaming view).
-        Requires ``shuffle=True``.
+    sampling : {'auto', 'streams', 'permutation', 'epoch', 'blocks', \
+'replacement'}, default='auto'
+        How a shuffled epoch visits rows. ``'streams'``: each epoch cuts the
+        rows into segments of 32 consecutive rows (fewer for rows over 1
+        KiB), shuffles the segments, and interleaves 16 streams (at least one
+        per row of a mini-batch, up to 64) that each read their share of
+        segments in order, one row from each stream in turn — every row once
+        per epoch, consecutive steps from unrelated parts of the data, and
+        memory read as sequential streams (no copy of X). ``'permutation'``: a new
+        full permutation each epoch, scikit-learn's exact order
+        (``'epoch'`` is its old name). ``'auto'``: ``'streams'`` for data
+        larger than 4 MiB, where the order decides the speed, else
+        ``'permutation'``. ``'blocks'``: the training rows are copied once in
+        a random order, then each epoch visits blocks of 256 rows in a new
+        random order, rows within a block in order (one extra copy of the
+        training data). ``'replacement'``: each step draws rows uniformly
+        with replacement (the streaming view). Needs ``shuffle=True``
+        (except ``'auto'`` and ``'epoch'``).
     warmup : int or float, default=0
         Linear warmup composed with any schedule: the rate is multiplied by
         ``t / warmup`` during the first ``warmup`` steps. A float in (0, 1)
@@ -308,7 +319,11 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         "weight_decay": [Interval(Real, 0, None, closed="left"), None],
         "clip_norm": [Interval(Real, 0, None, closed="neither"), None],
         "ema_decay": [Interval(Real, 0, 1, closed="neither"), None],
-        "sampling": [StrOptions({"epoch", "blocks", "replacement"})],
+        "sampling": [
+            StrOptions(
+                {"auto", "streams", "permutation", "epoch", "blocks", "replacement"}
+            )
+        ],
         "warmup": [
             Interval(Integral, 0, None, closed="left"),
             Interval(Real, 0, 1, closed="neither"),
@@ -355,7 +370,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         weight_decay=None,
         clip_norm=None,
         ema_decay=None,
-        sampling="epoch",
+        sampling="auto",
         warmup=0,
         gamma=0.1,
         step_every=10,
@@ -411,11 +426,13 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         """Cross-parameter rules that ``_parameter_constraints`` cannot say."""
         check_params(self.get_params(), for_partial_fit)
 
-    def _validate_X_y(self, X, y, sample_weight, reset, dtype=None):
+    def _validate_X_y(self, X, y, sample_weight, reset, dtype=None, finite=True):
         """Return ``X, y, sample_weight`` as the kernels take them.
 
         ``dtype``: cast to it (``partial_fit`` keeps the dtype of its first
-        call).
+        call).  ``finite=False`` skips scikit-learn's pass over X for NaN and
+        infinity: the first epoch checks the rows it reads instead (see
+        ``_training.trainer.train``).
         """
         if sp.issparse(X) and X.format != "csr":
             check_sparse_structure(X)  # before scipy converts it to CSR
@@ -432,11 +449,13 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             copy=False,
             y_numeric=True,
             reset=reset,
+            ensure_all_finite=finite,
         )
         if dtype is not None and X.dtype != dtype:
-            with np.errstate(over="ignore"):
+            before = X
+            with np.errstate(over="ignore", invalid="ignore"):
                 X = X.astype(dtype)
-            check_cast("X", X.data if sp.issparse(X) else X)
+            check_cast("X", X.data if sp.issparse(X) else X, before)
         if sp.issparse(X):
             X = kernel_csr(X)
             if self.learning_rate in ("pa1", "pa2") and not X.has_canonical_format:
@@ -525,6 +544,11 @@ default=None
         never fitted would look fitted.
         """
         saved = dict(self.__dict__)
+        # training mutates these in place (partial_fit continues them)
+        if saved.get("_run_state") is not None:
+            saved["_run_state"] = saved["_run_state"].copy()
+        if saved.get("_rng") is not None:
+            saved["_rng"] = copy.deepcopy(saved["_rng"])
         try:
             yield
         except BaseException:
@@ -545,7 +569,9 @@ default=None
                 coef_init = self.coef_
             if intercept_init is None:
                 intercept_init = self.intercept_
-        X, y, sample_weight = self._validate_X_y(X, y, sample_weight, reset=True)
+        X, y, sample_weight = self._validate_X_y(
+            X, y, sample_weight, reset=True, finite=False
+        )
         if warm and coef_init is self.coef_ and X.shape[1] != self.coef_.shape[0]:
             raise ValueError(
                 f"X has {X.shape[1]} features, but warm_start=True continues from "
@@ -627,7 +653,7 @@ default=None
             self._check_shape_unchanged()
         dtype = None if first else self._run_state.dtype
         X, y, sample_weight = self._validate_X_y(
-            X, y, sample_weight, reset=first, dtype=dtype
+            X, y, sample_weight, reset=first, dtype=dtype, finite=False
         )
         if first:
             self._start(X, None, None, validation=False)
@@ -704,7 +730,7 @@ default=None
         try:  # validate_data notes the features it saw: leave self unchanged
             fitted = hasattr(self, "n_features_in_")
             X, y, sw = self._validate_X_y(
-                X, y, sample_weight, reset=not fitted, dtype=state.dtype
+                X, y, sample_weight, reset=not fitted, dtype=state.dtype, finite=False
             )
         finally:
             self.__dict__.clear()
@@ -727,6 +753,7 @@ default=None
             stopping=True,
             rng=np.random.RandomState((run.seed * 1_000_003 + run.epoch) % 2**32),
             notify=notify,
+            unchecked=True,
         )
         if printer is not None:
             printer.finish(outcome)
@@ -857,6 +884,7 @@ default=None
             validation=val,
             rng=self._rng,
             notify=notify,
+            unchecked=True,
         )
         if printer is not None:
             printer.finish(outcome)

@@ -308,6 +308,7 @@ def reference_epoch(
     full = batch >= m
 
     stats = np.zeros(K.N_STATS)
+    stats[K.S_BAD_ROW] = -1.0  # finite data: no row stopped the epoch
     rec = np.full(rec_len, np.nan)
     r_loss = r_w = 0.0
     r_steps = 0

@@ -114,10 +114,11 @@ def test_import_loads_no_compiler(tmp_path):
 
 def test_default_configuration_compiles_only_the_plain_path(tmp_path):
     got = probe([{}], tmp_path / "cache")
-    # the epoch, its visiting order and the gather of shuffled rows
+    # the epoch, its visiting orders and the gather of shuffled rows
     assert set(got["compiled"]) <= {
         "epoch_plain",
         "visit_sequence",
+        "stream_sequence",
         "permute",
         "below",
         "splitmix64",

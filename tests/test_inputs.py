@@ -1,5 +1,6 @@
 """Data as users have it, and bad input: the public API of ``SGDRegressor``."""
 
+import pickle
 import tracemalloc
 import warnings
 from unittest import mock
@@ -325,18 +326,12 @@ def test_sparse_float32():
 # ------------------------------------------------------------------ bad data
 def _bad_data_cases():
     X, y = make_data(n=20, d=3)
-    Xn = X.copy()
-    Xn[3, 1] = np.nan
-    Xi = X.copy()
-    Xi[3, 1] = np.inf
     yn = y.copy()
     yn[2] = np.nan
     yi = y.copy()
     yi[2] = -np.inf
     strings = np.array([["a", "b", "c"]] * 20)
     return [
-        ("nan-X", Xn, y, {}, "X contains NaN"),
-        ("inf-X", Xi, y, {}, "X contains infinity"),
         ("nan-y", X, yn, {}, "y contains NaN"),
         ("inf-y", X, yi, {}, "y contains infinity"),
         ("lengths", X, y[:-1], {}, "inconsistent numbers of samples"),
@@ -379,10 +374,20 @@ def test_bad_data_is_rejected_before_training(no_kernel, X, y, kwargs, match):
         SGDRegressor(random_state=0).partial_fit(X, y, **kwargs)
 
 
+# NaN and infinity in X: found by the first epoch, which checks every row it
+# reads instead of a separate pass over X (see the tests below)
+_X, _y = make_data(n=20, d=3)
+_Xn, _Xi = _X.copy(), _X.copy()
+_Xn[3, 1], _Xi[3, 1] = np.nan, np.inf
+NON_FINITE_X = [
+    ("nan-X", _Xn, _y, {}, "X contains NaN"),
+    ("inf-X", _Xi, _y, {}, "X contains infinity"),
+]
+
 FAILED_FITS = [
     pytest.param(method, *case[1:], id=f"{method}-{case[0]}")
     for method in ("fit", "partial_fit")
-    for case in BAD_DATA
+    for case in BAD_DATA + NON_FINITE_X
     # partial_fit has no initial values
     if method == "fit" or not {"coef_init", "intercept_init"} & set(case[3])
 ]
@@ -398,6 +403,74 @@ def test_failed_fit_leaves_the_model_unfitted(method, X, y, kwargs, match):
         getattr(model, method)(X, y, **kwargs)
     with pytest.raises(NotFittedError):
         model.predict(np.zeros((2, 3)))
+
+
+FIRST_PASS = [
+    {},
+    {"shuffle": False},
+    {"sampling": "permutation"},
+    {"sampling": "streams"},
+    {"sampling": "blocks"},
+    {"sampling": "replacement"},
+    {"batch_size": 4},
+    {"batch_size": "full"},
+    {"optimizer": "adam", "batch_size": 3},
+    {"optimizer": "momentum"},
+    {"average": True},
+    {"penalty": "l1"},
+    {"n_jobs": 2, "batch_size": 512},
+]
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize(
+    "value, match", [(np.nan, "X contains NaN"), (-np.inf, "X contains infinity")]
+)
+@pytest.mark.parametrize("params", FIRST_PASS, ids=str)
+def test_non_finite_x_is_found_in_the_first_pass(params, value, match, sparse):
+    X, y = make_data(n=600, d=3)
+    X[[417, 230], 1] = value
+    Xbad = sp.csr_matrix(X) if sparse else X.copy()
+    expected = f"{match}.* \\(the first in row 230\\)"
+    kw = dict(max_iter=3, tol=None, random_state=0, **params)
+    for method in ("fit", "partial_fit"):
+        model = SGDRegressor(**kw)
+        with pytest.raises(ValueError, match=expected):
+            getattr(model, method)(Xbad, y)
+        assert not hasattr(model, "coef_")
+    # a fitted model that meets the bad rows is left exactly as it was
+    X[[417, 230], 1] = 0.5
+    model = SGDRegressor(**kw).fit(X, y)
+    before = pickle.dumps(model)
+    with pytest.raises(ValueError, match=expected):
+        model.partial_fit(Xbad, y)
+    assert pickle.dumps(model) == before
+    with pytest.raises(ValueError, match=expected):
+        model.fit(Xbad, y)
+    assert pickle.dumps(model) == before
+
+
+@pytest.mark.parametrize(
+    "params, fit_kw",
+    [
+        ({}, {"sample_weight": np.r_[np.ones(230), 0.0, np.ones(369)]}),
+        ({"early_stopping": True, "validation_fraction": 0.5}, {}),
+        ({"warm_start": True}, {}),
+    ],
+    ids=["zero-weight", "held-out", "warm-start"],
+)
+def test_non_finite_x_in_rows_the_first_epoch_does_not_read(params, fit_kw):
+    X, y = make_data(n=600, d=3)
+    model = SGDRegressor(max_iter=2, tol=None, random_state=0, **params)
+    if params.get("warm_start"):
+        model.fit(X, y)  # the baseline of a warm start reads X first
+    X = X.copy()
+    X[230, 2] = np.nan
+    if params.get("early_stopping"):
+        X[:, 2] = np.nan  # in the held-out rows, wherever they are
+        X[np.arange(600) % 2 == 0, 2] = 0.0
+    with pytest.raises(ValueError, match="X contains NaN"):
+        model.fit(X, y, **fit_kw)
 
 
 def test_failed_refit_keeps_the_fitted_model():

@@ -91,6 +91,8 @@ CODE_DEFAULTS = {
     "avg_start": 1,
     "epoch": 0,
     "block": 1,
+    "streams": 1,
+    "check": 0,
 }
 
 
@@ -245,6 +247,7 @@ def visited(res, order, codes):
         return np.asarray(order)
     if mode == K.SAMPLE_SHUFFLE:
         return res["order"]
+    # replacement, blocks and streams write the sequence to iscratch
     return res["iscratch"][:m]
 
 
@@ -1171,6 +1174,111 @@ def test_sampling_by_blocks(block):
         compare(got, ref, F64, f"block={block} seed={seed}")
     if nb >= 4:
         assert len(seen) == 2  # seeds 7 and 8 order the blocks differently
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize(
+    "opt_code, batch", [(K.OPT_SGD, 1), (K.OPT_ADAM, 1), (K.OPT_MOMENTUM, 3)]
+)
+@pytest.mark.parametrize("size, streams", [(1, 1), (3, 2), (4, 5), (25, 3)])
+def test_sampling_by_streams(size, streams, opt_code, batch, sparse):
+    rng = np.random.default_rng(34)
+    n, d = 22, 3
+    X, y, sw = make_data(rng, n, d, F64)
+    order = np.sort(rng.permutation(n)[:20])
+    m = len(order)
+    state = make_state(rng, d, opt_code, F64)
+    hp = make_hp()
+    seen = set()
+    for seed in (7, 8, 7):
+        codes = make_codes(
+            optimizer=opt_code,
+            sampling=K.SAMPLE_STREAMS,
+            block=size,
+            streams=streams,
+            seed=seed,
+            batch=batch,
+        )
+        iscratch = np.full(m + -(-m // size) + 2 * streams, -1, dtype=np.int64)
+        got = run_kernel(
+            X, y, sw, order, state, hp, codes, iscratch=iscratch, sparse=sparse
+        )
+        seq = got["iscratch"][:m]
+        assert sorted(seq) == sorted(order)  # each row exactly once
+        seen.add(tuple(seq))
+        ref = run_reference(X, y, sw, seq, state, hp, codes)
+        compare(got, ref, F64, f"size={size} streams={streams} seed={seed}")
+    if m // size >= 2:
+        assert len(seen) == 2  # seeds 7 and 8 give different orders
+
+
+# ------------------------------------------------- non-finite rows in the first pass
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize(
+    "opt_code, batch, sampling",
+    [
+        (K.OPT_SGD, 1, K.SAMPLE_INORDER),
+        (K.OPT_SGD, 1, K.SAMPLE_SHUFFLE),
+        (K.OPT_SGD, 1, K.SAMPLE_STREAMS),
+        (K.OPT_ADAM, 1, K.SAMPLE_INORDER),
+        (K.OPT_SGD, 4, K.SAMPLE_SHUFFLE),
+        (K.OPT_MOMENTUM, 3, K.SAMPLE_STREAMS),
+    ],
+)
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_check_reports_the_first_visited_row_that_is_not_finite(
+    value, opt_code, batch, sampling, sparse
+):
+    rng = np.random.default_rng(35)
+    n, d = 40, 3
+    X, y, sw = make_data(rng, n, d, F64)
+    X = np.array(X)
+    bad_rows = [9, 23]
+    for r in bad_rows:
+        X[r, 1] = value
+    state = make_state(rng, d, opt_code, F64)
+    kw = dict(optimizer=opt_code, batch=batch, sampling=sampling, seed=5)
+    kw.update(block=4, streams=3)
+    iscratch = np.full(2 * n + 8, -1, dtype=np.int64)
+    got = run_kernel(
+        X, y, sw, np.arange(n), state, make_hp(), make_codes(check=1, **kw),
+        iscratch=iscratch, sparse=sparse,
+    )  # fmt: skip
+    seq = list(visited(got, np.arange(n), make_codes(**kw)))
+    first = min(bad_rows, key=seq.index)
+    assert got["stats"][K.S_BAD_ROW] == first
+    # no check: the epoch runs through (and reports nothing)
+    got = run_kernel(
+        X, y, sw, np.arange(n), state, make_hp(), make_codes(check=0, **kw),
+        iscratch=iscratch, sparse=sparse,
+    )  # fmt: skip
+    assert got["stats"][K.S_BAD_ROW] == -1
+    assert got["t"] == state["counters"][0] + -(-n // batch)
+    # finite data, checked: nothing to report, same model as unchecked
+    X = np.array(X)  # run_kernel made it read-only
+    X[bad_rows, 1] = 0.5
+    a = run_kernel(
+        X, y, sw, np.arange(n), state, make_hp(), make_codes(check=1, **kw),
+        sparse=sparse,
+    )  # fmt: skip
+    b = run_kernel(
+        X, y, sw, np.arange(n), state, make_hp(), make_codes(check=0, **kw),
+        sparse=sparse,
+    )  # fmt: skip
+    assert a["stats"][K.S_BAD_ROW] == -1
+    np.testing.assert_array_equal(a["params"], b["params"])
+
+
+def test_check_tells_overflow_from_bad_input():
+    # a blown-up model overflows the prediction on finite rows: divergence,
+    # which the Python layer handles, not bad input
+    rng = np.random.default_rng(36)
+    X, y, sw = make_data(rng, 20, 3, F64)
+    state = make_state(rng, 3, K.OPT_SGD, F64)
+    state["params"][:] = 1e308
+    got = run_kernel(X, y, sw, np.arange(20), state, make_hp(), make_codes(check=1))
+    assert got["stats"][K.S_BAD_ROW] == -1
+    assert got["t"] == state["counters"][0] + 20
 
 
 # ------------------------------------------------------------ stats and record

@@ -110,6 +110,9 @@ SAMPLE_INORDER = 0  # rows in the order given
 SAMPLE_SHUFFLE = 1  # the kernel permutes `order` in place first (Fisher-Yates)
 SAMPLE_REPLACEMENT = 2  # each step draws a row of `order` uniformly
 SAMPLE_BLOCKS = 3  # permute contiguous blocks of rows, rows within a block in order
+# interleave C_STREAMS sequential streams, each through its share of randomly
+# permuted segments of C_BLOCK consecutive rows (see _rows.stream_sequence)
+SAMPLE_STREAMS = 4
 
 # weight averaging
 AVG_NONE = 0
@@ -129,8 +132,13 @@ C_RECORD_EVERY = 8  # record the mean loss every k steps (0: off)
 C_SEED = 9  # seed of the in-kernel generator for this epoch
 C_AVG_START = 10  # Polyak averaging starts at step (1-based, scikit-learn's t)
 C_EPOCH = 11  # 0-based epoch index (for epoch-based schedules)
-C_BLOCK = 12  # block length for SAMPLE_BLOCKS
-N_CODES = 13
+C_BLOCK = 12  # block length for SAMPLE_BLOCKS, segment length for SAMPLE_STREAMS
+C_STREAMS = 13  # streams read at once by SAMPLE_STREAMS
+# 1: stop at the first visited row whose X values (or target) are NaN or
+# infinite and report it in S_BAD_ROW (the first epoch of a fit checks the
+# data this way instead of a separate pass over X)
+C_CHECK = 14
+N_CODES = 15
 
 # ---- slots of the float `hparams` array -----------------------------------------
 H_ETA0 = 0  # base learning rate (adaptive: the current, already divided, rate)
@@ -165,7 +173,8 @@ S_ETA_LAST = 3  # learning rate of the last step
 S_ETA_SUM = 4  # sum of learning rates (mean rate of the epoch = sum / steps)
 S_GRAD_NORM = 5  # gradient norm of the last step (full batch: the full gradient)
 S_NREC = 6  # entries written to the per-step loss record
-N_STATS = 7
+S_BAD_ROW = 7  # with C_CHECK: the row of X holding NaN/inf that stopped the epoch
+N_STATS = 8
 
 # ---- slots of the float64 `carry` array (state carried across epochs) -------------
 K_L1_U = 0  # cumulative L1 penalty u of the truncated-gradient method

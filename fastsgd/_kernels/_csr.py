@@ -20,14 +20,22 @@ Arguments: see ``_rows``, with ``data, indices, indptr`` in place of X.
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
-from ._codes import AVG_POLYAK, K_L1_U, S_GRAD_NORM, STEP_NAMES
+from ._codes import AVG_POLYAK, C_CHECK, K_L1_U, S_BAD_ROW, S_GRAD_NORM, STEP_NAMES
 from ._jit import kernel, variant
 from ._losses import loss_derivative, loss_value
 from ._prefetch import PREFETCH_DISTANCE, prefetch_item, prefetch_span
-from ._rows import epoch_options, finish, pa_update, record, visit_sequence
+from ._rows import (
+    csr_row_is_bad,
+    epoch_options,
+    finish,
+    pa_update,
+    record,
+    visit_sequence,
+)
 from ._schedule import rate, schedule_params
 from ._step import apply_step, step_config
 from ._unowned import unowned
@@ -99,6 +107,8 @@ def epoch_csr_lazy(
     # the intercept lives in a register (as in the dense hot loop)
     b = params[d]
     fold_at = FOLD_F64 if params.itemsize == 8 else FOLD_F32
+    check = codes[C_CHECK] != 0
+    stats[S_BAD_ROW] = -1.0
 
     t = counters[0]
     loss_sum = 0.0
@@ -135,6 +145,10 @@ def epoch_csr_lazy(
         p = ws * csr_dot(data, indices, lo, hi, v) + b
         swi = float(sw[i])
         li = loss_value(loss, p, y[i], eps)
+        if check and not math.isfinite(li) and csr_row_is_bad(data, lo, hi, y[i]):
+            stats[S_BAD_ROW] = i
+            t -= 1
+            break
         loss_sum += swi * li
         w_sum += swi
         r_acc += swi * li
@@ -201,7 +215,7 @@ def epoch_csr_lazy(
         for j in range(d):
             v[j] = v[j] * ws
     stats[S_GRAD_NORM] = -1.0
-    finish(counters, stats, t, m, eta_sum, eta, loss_sum, w_sum)
+    finish(counters, stats, t, t - counters[0], eta_sum, eta, loss_sum, w_sum)
 
 
 @functools.cache
@@ -228,6 +242,8 @@ def csr_batch(group):
         sp = schedule_params(hp)
         v = params[:d]
         row0 = np.int64(0)  # an int64, not a literal (see _dense.dense_batch)
+        check = codes[C_CHECK] != 0
+        stats[S_BAD_ROW] = -1.0
         # gradients are added over the non-zeros and cleared after each step:
         # start from a clean scratch whatever a dense epoch left there
         for j in range(d + 1):
@@ -257,6 +273,10 @@ def csr_batch(group):
                 p = csr_dot(data, indices, lo, hi, v) + params[d]
                 swi = float(sw[i])
                 li = loss_value(loss, p, y[i], eps)
+                if check and not math.isfinite(li):
+                    if csr_row_is_bad(data, lo, hi, y[i]):
+                        stats[S_BAD_ROW] = i
+                        break
                 loss_sum += swi * li
                 w_sum += swi
                 r_acc += swi * li
@@ -271,6 +291,10 @@ def csr_batch(group):
                 for k in range(lo, hi):
                     grad[0, indices[k]] += T(coef * data[k])
                 gb += coef
+            if stats[S_BAD_ROW] >= 0.0:
+                t -= 1
+                steps -= 1
+                break
             inv = 1.0 / (end - pos)
             norm = apply_step(
                 GROUP, params, grad, row0, inv, gb * inv, opt, avg, q, cfg,

@@ -15,12 +15,15 @@ code of its own update rule only.  Arguments: see ``_rows``.
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
 from ._codes import (
+    C_CHECK,
     C_SAMPLING,
     LOSS_SQUARED,
+    S_BAD_ROW,
     S_GRAD_NORM,
     STEP_NAMES,
 )
@@ -35,6 +38,7 @@ from ._rows import (
     gathering,
     pa_update,
     record,
+    row_is_bad,
     stream_ahead,
     visit_sequence,
 )
@@ -79,6 +83,8 @@ def epoch_plain(
     t = counters[0]
     tf = float(t)
     squared = loss == LOSS_SQUARED
+    check = codes[C_CHECK] != 0
+    stats[S_BAD_ROW] = -1.0
     loss_sum = 0.0
     w_sum = 0.0
     eta_sum = 0.0
@@ -86,6 +92,7 @@ def epoch_plain(
     r_acc = 0.0
     r_w = 0.0
     r_n = 0
+    done = 0
     size = grad.shape[0] if chunked else m
     for lo in range(0, m, size):
         hi = min(lo + size, m)
@@ -126,6 +133,10 @@ def epoch_plain(
                 p = pn + b
                 li = loss_value(loss, p, yi, eps)
                 dl = loss_derivative(loss, p, yi, eps)
+            if check and not math.isfinite(li) and row_is_bad(src, i, yi):
+                stats[S_BAD_ROW] = seq[pos]
+                break
+            done += 1
             loss_sum += swi * li
             w_sum += swi
             gl = dl * swi
@@ -148,9 +159,11 @@ def epoch_plain(
                 r_w += swi
                 r_n += 1
                 r_acc, r_w, r_n = record(rec, stats, every, r_acc, r_w, r_n)
+        if stats[S_BAD_ROW] >= 0.0:
+            break
     params[d] = b
     stats[S_GRAD_NORM] = -1.0
-    finish(counters, stats, t + m, m, eta_sum, eta, loss_sum, w_sum)
+    finish(counters, stats, t + done, done, eta_sum, eta, loss_sum, w_sum)
 
 
 @functools.cache
@@ -176,6 +189,8 @@ def dense_example(group):
         w = params[:d]
         ahead = stream_ahead(X, codes[C_SAMPLING], False)
         far = random_rows and ahead == 0
+        check = codes[C_CHECK] != 0
+        stats[S_BAD_ROW] = -1.0
         t = counters[0]
         loss_sum = 0.0
         w_sum = 0.0
@@ -206,6 +221,10 @@ def dense_example(group):
             p += params[d]
             swi = float(sw[i])
             li = loss_value(loss, p, y[i], eps)
+            if check and not math.isfinite(li) and row_is_bad(X, i, y[i]):
+                stats[S_BAD_ROW] = i
+                t -= 1
+                break
             loss_sum += swi * li
             w_sum += swi
             r_acc += swi * li
@@ -221,7 +240,7 @@ def dense_example(group):
             r_n += 1
             r_acc, r_w, r_n = record(rec, stats, every, r_acc, r_w, r_n)
         stats[S_GRAD_NORM] = norm
-        finish(counters, stats, t, m, eta_sum, eta, loss_sum, w_sum)
+        finish(counters, stats, t, t - counters[0], eta_sum, eta, loss_sum, w_sum)
 
     return variant(epoch, f"epoch_dense_example_{STEP_NAMES[group]}")
 
@@ -254,6 +273,8 @@ def dense_batch(group):
         # integers passed to compiled helpers as int64, not as literals:
         # Numba would compile a helper once per literal value
         row0, first = np.int64(0), np.int64(1 if chunked else -1)
+        check = codes[C_CHECK] != 0
+        stats[S_BAD_ROW] = -1.0
         t = counters[0]
         loss_sum = 0.0
         w_sum = 0.0
@@ -283,21 +304,29 @@ def dense_batch(group):
                 ls = 0.0
                 ws = 0.0
                 gb = 0.0
+                bad = np.int64(-1)
                 for lo in range(pos, end, size):
                     hi = min(lo + size, end)
                     gather_rows(X, y, sw, seq, lo, hi, grad, first)
-                    a, c, e = accumulate_rows(
+                    a, c, e, bad = accumulate_rows(
                         grad, y, sw, seq, lo, hi, params, grad, row0, lossopt, eta,
-                        first, row0,
+                        first, row0, check,
                     )  # fmt: skip
                     ls += a
                     ws += c
                     gb += e
+                    if bad >= 0:
+                        break
             else:
-                ls, ws, gb = accumulate_rows(
+                ls, ws, gb, bad = accumulate_rows(
                     X, y, sw, seq, pos, end, params, grad, row0, lossopt, eta, first,
-                    ahead,
+                    ahead, check,
                 )  # fmt: skip
+            if bad >= 0:
+                stats[S_BAD_ROW] = bad
+                t -= 1
+                steps -= 1
+                break
             loss_sum += ls
             w_sum += ws
             r_acc += ls

@@ -40,8 +40,7 @@ def kernel(fn=None, *, inline=False, parallel=False, entry=False):
     Use as ``@kernel`` or ``@kernel(inline=True)``.  Inlined kernels are
     copied into their callers by Numba (worth it only for small helpers on a
     hot path: each copy is typed again) and are never compiled on their own.
-    ``entry`` marks a kernel the Python layer calls (an epoch): only entry
-    kernels get the wrapper that lets Python call them, and their compiles
+    ``entry`` marks a kernel the Python layer calls (an epoch): its compiles
     are logged.
     """
     if fn is None:
@@ -52,8 +51,8 @@ def kernel(fn=None, *, inline=False, parallel=False, entry=False):
     if inline:
         options["inline"] = "always"
     elif not entry:
-        # called only from other kernels: no wrapper for calls from Python
-        options["no_cpython_wrapper"] = True
+        # called from other kernels (and tests): no C-callback wrapper; the
+        # CPython one stays, without it a call from Python crashes
         options["no_cfunc_wrapper"] = True
     if parallel:
         options["parallel"] = True

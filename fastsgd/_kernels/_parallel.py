@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from ._codes import C_SAMPLING, S_GRAD_NORM
+from ._codes import C_CHECK, C_SAMPLING, S_BAD_ROW, S_GRAD_NORM
 from ._jit import kernel
 from ._prefetch import PREFETCH_DISTANCE, prefetch_row
 from ._rows import (
@@ -37,23 +37,25 @@ def slice_gradient(X, y, sw, seq, lo, hi, params, gbuf, k, lbuf, opts):
     One call per thread slice, not inlined: numba's parfor lowering trips over
     names repeated by inlined bodies inside ``prange``.
     """
-    loss, eps, pa, sched, eta0, eta, prefetch, ahead = opts
+    loss, eps, pa, sched, eta0, eta, prefetch, ahead, check = opts
     for j in range(X.shape[1]):
         gbuf[k, j] = 0.0
     ls = 0.0
     ws = 0.0
     gb = 0.0
+    bad = np.int64(-1)
     if lo < hi:
         if prefetch:
             for r in range(lo, min(lo + PREFETCH_DISTANCE, hi)):
                 prefetch_row(X, seq[r])
-        ls, ws, gb = accumulate_rows(
+        ls, ws, gb, bad = accumulate_rows(
             X, y, sw, seq, lo, hi, params, gbuf, k, (loss, eps, pa, sched, eta0),
-            eta, np.int64(-1), ahead,
+            eta, np.int64(-1), ahead, check,
         )  # fmt: skip
     lbuf[k, 0] = ls
     lbuf[k, 1] = ws
     lbuf[k, 2] = gb
+    lbuf[k, 3] = bad
 
 
 @kernel(parallel=True, entry=True)
@@ -64,7 +66,7 @@ def epoch_dense_parallel(
     """Run one mini-batch epoch over dense rows with a threaded gradient.
 
     Same arguments as the other epochs plus ``gbuf`` (n_threads, d + 1) and
-    ``lbuf`` (n_threads, 3) float64 scratch.  One kernel for every
+    ``lbuf`` (n_threads, 4) float64 scratch.  One kernel for every
     optimizer (the rule is chosen at run time): next to a batch gradient
     worth threading, the step costs nothing, and each ``parallel=True``
     variant took 5-7 s to compile.
@@ -80,6 +82,8 @@ def epoch_dense_parallel(
     group = step_group(cfg[3])
     sp = schedule_params(hp)
     ahead = stream_ahead(X, codes[C_SAMPLING], False)
+    check = codes[C_CHECK] != 0
+    stats[S_BAD_ROW] = -1.0
     t = counters[0]
     loss_sum = 0.0
     w_sum = 0.0
@@ -99,13 +103,25 @@ def epoch_dense_parallel(
         eta_sum += eta
         nb = end - pos
         chunk = (nb + n_threads - 1) // n_threads
-        opts = (loss, eps, pa, sched, eta0, eta, random_rows and ahead == 0, ahead)
+        opts = (
+            loss, eps, pa, sched, eta0, eta, random_rows and ahead == 0, ahead,
+            check,
+        )  # fmt: skip
         for k in prange(n_threads):
             lo = pos + k * chunk
             slice_gradient(
                 X, y, sw, seq, lo, min(lo + chunk, end), params, gbuf, k, lbuf,
                 opts,
             )  # fmt: skip
+        bad = -1.0
+        for k in range(n_threads):
+            if bad < 0.0 and lbuf[k, 3] >= 0.0:
+                bad = lbuf[k, 3]
+        if bad >= 0.0:
+            stats[S_BAD_ROW] = bad
+            t -= 1
+            steps -= 1
+            break
         gb = 0.0
         for k in range(n_threads):
             loss_sum += lbuf[k, 0]

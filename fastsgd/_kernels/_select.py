@@ -253,7 +253,7 @@ def sample_arguments(key, dtype):
         np.zeros(1),  # rec
     )
     if name == "parallel":
-        args += (np.zeros((2, d + 1), dtype), np.zeros((2, 3)))
+        args += (np.zeros((2, d + 1), dtype), np.zeros((2, 4)))
     return args
 
 

@@ -152,7 +152,7 @@ def step_group(code):
     return STEP_ADAM
 
 
-@kernel
+@kernel(inline=True)
 def sgd_update(params, G, r, gl, gb, fit_b, a2, lam, eta, c):
     """Plain SGD, scikit-learn's form: shrink (floored at 0), then step."""
     T = params.dtype.type
@@ -165,7 +165,7 @@ def sgd_update(params, G, r, gl, gb, fit_b, a2, lam, eta, c):
         params[d] = params[d] - eta * (c * gb)
 
 
-@kernel
+@kernel(inline=True)
 def momentum_update(params, G, r, gl, gb, opt, fit_b, a2, lam, eta, c, beta_m, nest):
     """Heavy-ball momentum, or Nesterov's with ``nest`` (torch.optim's form)."""
     T = params.dtype.type
@@ -189,7 +189,7 @@ def momentum_update(params, G, r, gl, gb, opt, fit_b, a2, lam, eta, c, beta_m, n
         params[d] = params[d] - eta * sb
 
 
-@kernel
+@kernel(inline=True)
 def adaptive_update(
     params, G, r, gl, gb, opt, fit_b, a2, lam, eta, c, rho_, sum_, eps_
 ):
@@ -215,7 +215,7 @@ def adaptive_update(
         params[d] = params[d] - eta * gbc / (math.sqrt(sb) + eps_)
 
 
-@kernel
+@kernel(inline=True)
 def adam_update(params, G, r, gl, gb, opt, fit_b, a2, lam, eta, c, b1, b2, eps_, t):
     """Adam with bias correction; AdamW through the decoupled ``lam``."""
     T = params.dtype.type

@@ -11,7 +11,14 @@ import scipy.sparse as sp
 
 from .._sparse_check import check_sparse_structure
 
-__all__ = ["check_cast", "kernel_csr", "native_float32", "weighted_rows"]
+__all__ = [
+    "check_cast",
+    "check_finite_rows",
+    "kernel_csr",
+    "native_float32",
+    "non_finite_error",
+    "weighted_rows",
+]
 
 
 def weighted_rows(sw):
@@ -19,6 +26,38 @@ def weighted_rows(sw):
     if np.any(sw == 0):
         return np.flatnonzero(sw > 0)
     return np.arange(sw.shape[0])
+
+
+def non_finite_error(X, name="X"):
+    """Return the ``ValueError`` for X holding NaN or infinity, naming its first row.
+
+    scikit-learn's wording (``Input X contains NaN.`` / ``... infinity or a
+    value too large for dtype(...)``), with the row: the error path scans X,
+    so a fit's first epoch can check the rows it reads instead of a separate
+    pass over X.
+    """
+    values = X.data if sp.issparse(X) else X
+    bad = ~np.isfinite(values)
+    if sp.issparse(X):
+        first = int(np.flatnonzero(bad)[0])
+        row = int(np.searchsorted(X.indptr, first, side="right") - 1)
+        nan = bool(np.isnan(values[first]))
+    else:
+        flat = np.flatnonzero(bad.reshape(bad.shape[0], -1).any(axis=1))
+        row = int(flat[0])
+        nan = bool(np.isnan(values[row]).any())
+    what = "NaN" if nan else f"infinity or a value too large for {values.dtype!r}"
+    return ValueError(f"Input {name} contains {what} (the first in row {row}).")
+
+
+def check_finite_rows(X, rows):
+    """Raise :func:`non_finite_error` if any of the ``rows`` of X is not finite."""
+    if rows.shape[0] == 0:
+        return
+    part = X[rows]
+    values = part.data if sp.issparse(part) else part
+    if not np.isfinite(values).all():
+        raise non_finite_error(X)
 
 
 def native_float32(X):
@@ -35,9 +74,17 @@ def native_float32(X):
     return X
 
 
-def check_cast(name, a):
-    """Raise if casting ``name`` to float32 overflowed (it was finite before)."""
+def check_cast(name, a, before=None):
+    """Raise if casting ``name`` to float32 overflowed (it was finite before).
+
+    ``before``: the array before the cast, when it was not checked for NaN and
+    infinity (those are then named as such, see :func:`non_finite_error`).
+    """
     if not np.isfinite(a).all():
+        if before is not None:
+            values = before.data if sp.issparse(before) else before
+            if not np.isfinite(values).all():
+                raise non_finite_error(before, name)
         raise ValueError(
             f"{name} has values too large for {a.dtype} (the model's dtype); scale "
             "the data or train in float64."

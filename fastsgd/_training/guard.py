@@ -170,6 +170,10 @@ class DivergenceGuard:
         self._snapshot[0].restore(state)
         self._snapshot[1] = epoch
 
+    def undo(self, state) -> None:
+        """Put ``state`` back as :meth:`begin` remembered it."""
+        state.restore(self._snapshot[0])
+
     def judge(self, state, mean_loss_: float, epoch: int) -> Verdict:
         """Judge the epoch just run, which brought the run to ``epoch``.
 

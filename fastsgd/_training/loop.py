@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from typing import NamedTuple
 
+from .runner import NonFiniteRow
+
 __all__ = ["Divergence", "Outcome", "run_loop"]
 
 
@@ -59,7 +61,11 @@ def run_loop(runner, run, guard, rules, history, describe, *, max_epochs, notify
     while reason is None and n_run < max_epochs:
         n_run += 1
         guard.begin(state, run.epoch)
-        stats = runner.run(run.epoch, run.seed, run.eta)
+        try:
+            stats = runner.run(run.epoch, run.seed, run.eta)
+        except NonFiniteRow:
+            guard.undo(state)  # the rows before the bad one trained
+            raise
         diverged = guard.judge(state, stats.mean_loss, run.epoch + 1).diverged
         info = describe(run, stats, started, diverged)
         if diverged:

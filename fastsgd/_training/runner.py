@@ -20,7 +20,15 @@ from .._kernels import _codes as K
 from .._kernels import _select
 from .options import BLOCK_ROWS, KernelOptions
 
-__all__ = ["EpochRunner", "EpochStats", "steps_per_epoch", "take_rows", "threads_for"]
+__all__ = [
+    "EpochRunner",
+    "EpochStats",
+    "NonFiniteRow",
+    "row_bytes",
+    "steps_per_epoch",
+    "take_rows",
+    "threads_for",
+]
 
 # bytes of random rows copied at a time by a shuffled epoch
 GATHER_BYTES = 64 * 1024
@@ -35,6 +43,17 @@ PARALLEL_MIN_ROWS_PER_THREAD = 128
 # Numba's default "workqueue" threading layer aborts the process when two Python
 # threads enter a parallel kernel at once: parallel epochs take turns
 _PARALLEL_LOCK = threading.Lock()
+
+
+class NonFiniteRow(Exception):
+    """A checked epoch stopped at a row of X holding NaN or infinity.
+
+    ``row`` is the row of the X the runner was given.
+    """
+
+    def __init__(self, row: int):
+        super().__init__(row)
+        self.row = row
 
 
 class EpochStats(NamedTuple):
@@ -101,18 +120,22 @@ class EpochRunner:
         The arrays the kernel updates in place.
     threads : int
         Threads for a mini-batch gradient (1: the serial kernels).
+    check : bool
+        Let the first epoch check the rows it reads for NaN and infinity (for
+        X validated without scikit-learn's pass over it): it then stops at
+        the first such row and :meth:`run` raises :class:`NonFiniteRow`.
     """
 
-    def __init__(self, options: KernelOptions, X, y, sw, order, state, threads=1):
+    def __init__(
+        self, options: KernelOptions, X, y, sw, order, state, threads=1, check=False
+    ):
+        self._check = check
         codes, hp = options.arrays()
         m = order.shape[0]
         sparse = sp.issparse(X)
         self.key = _select.family(codes, hp, m, sparse, threads)
         sampling = codes[K.C_SAMPLING]
-        size = m + m // BLOCK_ROWS + 1
-        if sampling not in (K.SAMPLE_BLOCKS, K.SAMPLE_REPLACEMENT):
-            size = 1
-        iscratch = np.zeros(size, dtype=np.int64)
+        iscratch = np.zeros(_iscratch_size(codes, m), dtype=np.int64)
         every = int(codes[K.C_RECORD_EVERY])
         batch = max(1, min(int(codes[K.C_BATCH]), m))
         self._rec = np.zeros(-(-m // batch) // every + 1 if every else 1)
@@ -125,7 +148,7 @@ class EpochRunner:
         if self.key[0] == "parallel":
             extra = (
                 np.zeros((threads, X.shape[1] + 1), dtype=X.dtype),
-                np.zeros((threads, 3), dtype=np.float64),
+                np.zeros((threads, 4), dtype=np.float64),
             )
         self._codes, self._hp = codes, hp
         # read-only views: they see the per-epoch options written into the arrays
@@ -178,9 +201,15 @@ class EpochRunner:
         KernelOptions.start_epoch(self._codes, self._hp, epoch, seed, eta)
         stats = self._stats
         stats[:] = 0.0
+        self._codes[K.C_CHECK] = self._check
         started = time.perf_counter()
         self._fn(*self._args)
         seconds = time.perf_counter() - started
+        if self._check:
+            self._check = False  # the first epoch read every row once
+            self._codes[K.C_CHECK] = 0
+            if stats[K.S_BAD_ROW] >= 0.0:
+                raise NonFiniteRow(int(stats[K.S_BAD_ROW]))
         rec = self._rec[: int(stats[K.S_NREC])].copy() if self._every else None
         return EpochStats(
             stats[K.S_LOSS_SUM] / max(stats[K.S_WEIGHT_SUM], 1e-300),
@@ -190,6 +219,26 @@ class EpochRunner:
             seconds,
             rec,
         )
+
+
+def row_bytes(X) -> float:
+    """Return the mean bytes of a row of X (what one step reads from memory)."""
+    n = max(X.shape[0], 1)
+    if sp.issparse(X):
+        per_entry = X.data.itemsize + X.indices.itemsize
+        return (X.nnz * per_entry + X.indptr.nbytes) / n
+    return float(X.shape[1] * X.dtype.itemsize)
+
+
+def _iscratch_size(codes, m: int) -> int:
+    """Return the int64 scratch the visiting order needs (see ``_rows``)."""
+    sampling = codes[K.C_SAMPLING]
+    if sampling == K.SAMPLE_STREAMS:
+        size = int(codes[K.C_BLOCK])
+        return m + -(-m // size) + 2 * int(codes[K.C_STREAMS])
+    if sampling in (K.SAMPLE_BLOCKS, K.SAMPLE_REPLACEMENT):
+        return m + m // BLOCK_ROWS + 1
+    return 1
 
 
 def _locked(fn):

@@ -14,11 +14,19 @@ import numpy as np
 
 from .. import _objective
 from .._kernels import _codes as K
+from .data import check_finite_rows, non_finite_error
 from .guard import DivergenceGuard, baseline_loss
 from .history import EpochInfo, History
 from .loop import run_loop
 from .options import KernelOptions
-from .runner import EpochRunner, steps_per_epoch, take_rows, threads_for
+from .runner import (
+    EpochRunner,
+    NonFiniteRow,
+    row_bytes,
+    steps_per_epoch,
+    take_rows,
+    threads_for,
+)
 from .stopping import AdaptiveRate, BestWeights, GradientNorm, NoImprovement
 
 __all__ = ["Curves", "r2_score", "reported_params", "train"]
@@ -70,6 +78,7 @@ def train(
     validation=None,
     rng=None,
     notify=(),
+    unchecked=False,
 ):
     """Train ``run`` on ``data`` for up to ``max_epochs`` epochs.
 
@@ -96,6 +105,11 @@ def train(
         Draws the working copy's order for ``sampling='blocks'``.
     notify : sequence of callable
         Called with each epoch's :class:`EpochInfo` as it ends.
+    unchecked : bool
+        X was validated without a pass over it for NaN and infinity: the first
+        epoch checks every row it reads (no separate pass over X) and the
+        rows it does not read are checked here; a bad value raises
+        ``ValueError`` naming the first bad row, with ``run`` as it was.
 
     Returns
     -------
@@ -107,6 +121,8 @@ def train(
     X, y, sw, rows = data
     if rows.shape[0] == 0:
         raise ValueError("No training rows with positive sample weight.")
+    given = X  # for the message of a bad value
+    check = unchecked and _check_unread_rows(params, X, rows, run)
     loss_code, epsilon = K.LOSSES[params["loss"]], float(params["epsilon"])
     run.loss_ref = baseline_loss(
         loss_code, epsilon, run.train.params, X, y, sw, rows, run.loss_ref
@@ -124,10 +140,10 @@ def train(
         run.planned_steps = int(params["max_iter"]) * steps_per_epoch(
             params["batch_size"], m
         )
-    options = KernelOptions.from_params(params, m, run.planned_steps)
+    options = KernelOptions.from_params(params, m, run.planned_steps, row_bytes(X))
     batch = options.codes["batch"]
     threads = threads_for(params["n_jobs"], min(batch, m), X)
-    runner = EpochRunner(options, X, y, sw, order, run.train, threads)
+    runner = EpochRunner(options, X, y, sw, order, run.train, threads, check)
 
     reported = _reporter(params["average"], params["ema_decay"])
     averaged = bool(params["average"]) or params["ema_decay"] is not None
@@ -156,16 +172,39 @@ def train(
         run.epoch,
     )
     describe = _describer(params, reported, validation)
-    outcome = run_loop(
-        runner, run, guard, rules, history, describe, max_epochs=max_epochs,
-        notify=notify,
-    )  # fmt: skip
+    try:
+        outcome = run_loop(
+            runner, run, guard, rules, history, describe, max_epochs=max_epochs,
+            notify=notify,
+        )  # fmt: skip
+    except NonFiniteRow:
+        raise non_finite_error(given) from None
     if best is not None:
         if outcome.divergence is not None:
             best.discard_after(outcome.divergence.kept)
         best.restore(run.train, guard)
     steps = history.step_losses()
     return outcome, steps
+
+
+def _check_unread_rows(params, X, rows, run):
+    """Check the rows the first epoch will not read; tell whether it checks the rest.
+
+    The first epoch reads every training row once, except when it samples
+    with replacement; rows of zero weight and held-out rows it never reads.
+    A warm start's baseline reads all of X before the first epoch: then X is
+    checked here.
+    """
+    if (params["shuffle"] and params["sampling"] == "replacement") or (
+        run.loss_ref is None and np.any(run.train.params)
+    ):
+        check_finite_rows(X, np.arange(X.shape[0]))
+        return False
+    if rows.shape[0] < X.shape[0]:
+        unread = np.ones(X.shape[0], dtype=bool)
+        unread[rows] = False
+        check_finite_rows(X, np.flatnonzero(unread))
+    return True
 
 
 def _reporter(average, ema_decay):
