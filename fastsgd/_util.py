@@ -159,3 +159,29 @@ def progress_bar(total, desc, *, quiet=False, file=None, **options):
         disable=True if quiet else None,  # None: off when file is not a TTY
         **options,
     )
+
+
+@contextlib.contextmanager
+def progress_reports(desc, *, quiet=False, file=None):
+    """Yield ``report(done, total, text="")``, which draws a progress bar.
+
+    The bar (see :func:`progress_bar`) is made at the first report, once the
+    total is known, shows ``text`` after the counts and disappears at the
+    end of the block. The experiments take such a ``report`` as their
+    ``progress`` argument.
+    """
+    bar = None
+
+    def report(done, total, text=""):
+        nonlocal bar
+        if bar is None:
+            bar = progress_bar(total, desc, quiet=quiet, file=file)
+        bar.set_postfix_str(text, refresh=False)
+        bar.update(done - bar.n)
+        bar.refresh()  # a report is a finished run: show it now
+
+    try:
+        yield report
+    finally:
+        if bar is not None:
+            bar.close()

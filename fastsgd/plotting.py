@@ -10,16 +10,26 @@ returns the Figure; pass ``ax`` to draw into an existing Axes instead.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from numbers import Real
 
 import numpy as np
 
 __all__ = [
+    "figure_format",
+    "method_style",
+    "plot_convergence",
+    "plot_decay_shrink",
+    "plot_gradient_noise",
     "plot_loss_curves",
+    "plot_rate_test",
     "plot_sweep",
+    "plot_sweep_curves",
     "plot_trajectories",
     "plot_validation",
+    "save_figure",
+    "subplots",
 ]
 
 _VERDICT_STYLE = {
@@ -29,6 +39,28 @@ _VERDICT_STYLE = {
     "overfits": dict(color="#9467bd", marker="D"),
     "healthy": dict(color="#2ca02c", marker="o"),
 }
+
+
+def subplots(ncols=1, figsize=(7.0, 4.5)):
+    """Return a new Figure with ``ncols`` Axes side by side.
+
+    The Figure is rendered with Agg on ``savefig`` (no window, no pyplot
+    state) and laid out with matplotlib's constrained layout; draw into the
+    Axes with the ``ax`` argument of the functions here.
+
+    Parameters
+    ----------
+    ncols : int, default=1
+        Number of Axes, >= 1.
+    figsize : tuple of float, default=(7.0, 4.5)
+        Width and height in inches.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    axes : list of matplotlib.axes.Axes
+    """
+    return _figure(None, figsize, ncols)
 
 
 def _figure(ax, figsize, ncols=1):
@@ -44,6 +76,60 @@ def _figure(ax, figsize, ncols=1):
     fig = Figure(figsize=figsize, layout="constrained")
     axes = fig.subplots(1, ncols, squeeze=False)[0]
     return fig, list(axes)
+
+
+def figure_format(path):
+    """Return the image format matplotlib writes for ``path``'s extension.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Where a figure is to be written; no extension means PNG.
+
+    Returns
+    -------
+    str
+        The format (``'png'``, ``'svg'``, ``'jpg'``...).
+
+    Raises
+    ------
+    ValueError
+        When matplotlib does not write files with that extension.
+    """
+    ext = os.path.splitext(os.fspath(path))[1].lower().lstrip(".")
+    if not ext:
+        return "png"
+    from matplotlib.figure import Figure
+
+    supported = Figure().canvas.get_supported_filetypes()
+    if ext not in supported:
+        raise ValueError(
+            f"cannot write figure {path}: matplotlib does not write .{ext} files "
+            f"(use one of {', '.join('.' + e for e in sorted(supported))})"
+        )
+    return ext
+
+
+def save_figure(fig, path, *, dpi=110):
+    """Write ``fig`` to ``path`` in the format of its extension, atomically.
+
+    The figure goes to a temporary file beside ``path``, renamed over it once
+    complete: ``path`` holds the whole figure or is left as it was.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure.
+    path : str or path-like
+        Where to write it (see :func:`figure_format`).
+    dpi : float, default=110
+        Resolution of raster formats.
+    """
+    from ._util import atomic_path
+
+    fmt = figure_format(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format=fmt, dpi=dpi)
 
 
 def _curve_of(item):
@@ -182,52 +268,91 @@ def plot_sweep(sweep_result, ax=None):
     matplotlib.figure.Figure
         Left: the loss curve of every rate (log scale), colored by rate and
         marked by verdict; right: the final loss against the rate, the best
-        rate circled.
+        rate circled (see :func:`plot_sweep_curves`).
     """
     for name in ("etas", "curves", "verdicts", "final_loss", "best_eta"):
         if not hasattr(sweep_result, name):
             raise TypeError("plot_sweep needs the SweepResult of lr_sweep.")
-    from matplotlib import colormaps
+    return plot_sweep_curves(
+        sweep_result.etas,
+        sweep_result.curves,
+        sweep_result.verdicts,
+        sweep_result.final_loss,
+        sweep_result.best_eta,
+        ax=ax,
+    )
 
+
+def plot_sweep_curves(etas, curves, verdicts, final, best_eta, ax=None):
+    """Plot the runs of a learning-rate sweep given as arrays.
+
+    Parameters
+    ----------
+    etas : array-like of shape (n_rates,)
+        The learning rates, ascending.
+    curves : sequence of array-like
+        The loss per epoch of each run.
+    verdicts : sequence of str
+        :func:`fastsgd.diagnose`'s verdict on each run.
+    final : array-like of shape (n_rates,)
+        Final loss of each run (``inf``: diverged, drawn at the top).
+    best_eta : float or None
+        The recommended rate, circled (one of ``etas``), or None.
+    ax : matplotlib Axes, default=None
+        Draw only the curves panel into this Axes.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Left: the loss curve of every rate (log scale), colored by rate and
+        marked by verdict; right: the final loss against the rate.
+    """
     single = ax is not None
     fig, axes = _figure(ax, (11.0, 4.5), ncols=2)
+    etas = np.asarray(etas)
+    _sweep_curves_panel(axes[0], etas, curves, verdicts, best_eta)
+    if single:
+        return fig
+    _sweep_final_panel(axes[1], etas, final, verdicts, best_eta)
+    return fig
+
+
+def _sweep_curves_panel(ax, etas, curves, verdicts, best_eta):
+    from matplotlib import colormaps
+
     cmap = colormaps["viridis"]
-    etas = np.asarray(sweep_result.etas)
     k = max(len(etas) - 1, 1)
-    ax0 = axes[0]
-    for i, (eta, curve, verdict) in enumerate(
-        zip(etas, sweep_result.curves, sweep_result.verdicts, strict=True)
-    ):
+    for i, (eta, curve, verdict) in enumerate(zip(etas, curves, verdicts, strict=True)):
         curve = np.asarray(curve, dtype=np.float64)
         style = _VERDICT_STYLE.get(verdict, {})
         x = np.arange(1, curve.shape[0] + 1)
-        ax0.plot(
+        ax.plot(
             x,
             np.where(np.isfinite(curve), curve, np.nan),
             color=cmap(0.9 * i / k),
             marker=style.get("marker"),
             markevery=max(curve.shape[0] // 6, 1),
             markersize=5,
-            linewidth=2.2 if eta == sweep_result.best_eta else 1.4,
+            linewidth=2.2 if eta == best_eta else 1.4,
             label=f"eta={eta:.3g} ({verdict})",
         )
-    ax0.set_yscale("log")
-    ax0.set_xlabel("epoch")
-    ax0.set_ylabel("training loss")
-    ax0.set_title("loss curve per learning rate")
-    ax0.grid(True, alpha=0.3)
-    ax0.legend(fontsize="small", frameon=False)
-    if single:
-        return fig
-    ax1 = axes[1]
-    final = np.asarray(sweep_result.final_loss, dtype=np.float64)
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("training loss")
+    ax.set_title("loss curve per learning rate")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="small", frameon=False)
+
+
+def _sweep_final_panel(ax, etas, final, verdicts, best_eta):
+    final = np.asarray(final, dtype=np.float64)
     finite = final[np.isfinite(final)]
     top = finite.max() * 3 if finite.size else 1.0
-    ax1.plot(etas, np.where(np.isfinite(final), final, top), color="0.6", zorder=1)
-    for verdict in dict.fromkeys(sweep_result.verdicts):
-        sel = np.array([v == verdict for v in sweep_result.verdicts])
+    ax.plot(etas, np.where(np.isfinite(final), final, top), color="0.6", zorder=1)
+    for verdict in dict.fromkeys(verdicts):
+        sel = np.array([v == verdict for v in verdicts])
         style = _VERDICT_STYLE.get(verdict, {"color": "black", "marker": "o"})
-        ax1.scatter(
+        ax.scatter(
             etas[sel],
             np.where(np.isfinite(final[sel]), final[sel], top),
             label=verdict,
@@ -235,9 +360,9 @@ def plot_sweep(sweep_result, ax=None):
             s=40,
             **style,
         )
-    if sweep_result.best_eta is not None:
-        i = int(np.flatnonzero(etas == sweep_result.best_eta)[0])
-        ax1.scatter(
+    if best_eta is not None:
+        i = int(np.flatnonzero(etas == best_eta)[0])
+        ax.scatter(
             [etas[i]],
             [final[i]],
             s=220,
@@ -245,16 +370,15 @@ def plot_sweep(sweep_result, ax=None):
             edgecolors="black",
             linewidths=1.5,
             zorder=3,
-            label=f"best eta = {sweep_result.best_eta:.3g}",
+            label=f"best eta = {best_eta:.3g}",
         )
-    ax1.set_xscale("log")
-    ax1.set_yscale("log")
-    ax1.set_xlabel("learning rate eta (log scale)")
-    ax1.set_ylabel("final training loss (diverged: top)")
-    ax1.set_title("the x10 sweep")
-    ax1.grid(True, alpha=0.3)
-    ax1.legend(fontsize="small", frameon=False)
-    return fig
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("learning rate eta (log scale)")
+    ax.set_ylabel("final training loss (diverged: top)")
+    ax.set_title("the x10 sweep")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="small", frameon=False)
 
 
 def plot_validation(model, ax=None):
@@ -435,4 +559,266 @@ def plot_trajectories(
     ax.set_aspect("equal", adjustable="datalim")
     ax.set_title(title or "parameter paths over the loss contours")
     ax.legend(fontsize="small", loc="best")
+    return fig
+
+
+# ------------------------------------------------ the lecture's experiments
+_METHOD_STYLE = {
+    "gd": dict(color="#1f77b4", linewidth=2.6),
+    "sgd": dict(color="#ff7f0e", linewidth=1.2, alpha=0.9),
+    "minibatch": dict(color="#2ca02c", linewidth=2.0),
+    "momentum": dict(color="#d62728", linewidth=2.0),
+    "adam": dict(color="#9467bd", linewidth=2.0),
+    "adamw": dict(color="#8c564b", linewidth=2.0, linestyle="--"),
+}
+
+
+def method_style(method):
+    """Return the line style of a method of ``fastsgd compare``.
+
+    Parameters
+    ----------
+    method : str
+        ``'gd'``, ``'sgd'``, ``'minibatch'``, ``'momentum'``, ``'adam'`` or
+        ``'adamw'`` (anything else gets a default color).
+
+    Returns
+    -------
+    dict
+        Keyword arguments of ``Axes.plot`` (color, linewidth...): GD thick,
+        per-example SGD thin, AdamW dashed.
+    """
+    return dict(_METHOD_STYLE.get(method, {"color": None, "linewidth": 2.0}))
+
+
+def plot_convergence(
+    curves,
+    optimum,
+    *,
+    styles=None,
+    step_curves=None,
+    title=None,
+    excess_title="distance to the closed-form optimum",
+    suptitle=None,
+):
+    """Plot runs against the optimum: their curves, and their distance to it.
+
+    Parameters
+    ----------
+    curves : dict of str to array-like
+        The loss per epoch of each run, by label.
+    optimum : float
+        The closed-form optimum of the same loss. The right panel (the
+        excess ``loss - optimum``, log scale) is drawn only when it is > 0.
+    styles : sequence of dict, default=None
+        Extra keyword arguments for each run's line (see
+        :func:`method_style`).
+    step_curves : dict of str to (array-like, int), default=None
+        For some runs (by label), the loss of every ``k`` steps with ``k``,
+        drawn faintly behind the epoch curve, spread evenly over its epochs.
+    title : str, default=None
+        Title of the left panel.
+    excess_title : str, default="distance to the closed-form optimum"
+        Title of the right panel.
+    suptitle : str, default=None
+        Title of the figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two panels side by side (13 x 5 inches).
+    """
+    fig, axes = _figure(None, (13.0, 5.0), ncols=2)
+    if not curves:
+        axes[0].text(0.5, 0.5, "closed form only", ha="center")
+        return fig
+    styles = list(styles) if styles is not None else [{} for _ in curves]
+    plot_loss_curves(
+        curves,
+        optimum=optimum if optimum > 0 else None,
+        ax=axes[0],
+        styles=styles,
+        title=title,
+    )
+    colors = dict(zip(curves, (st.get("color") for st in styles), strict=True))
+    for label, (steps, every) in (step_curves or {}).items():
+        _draw_steps(axes[0], label, len(curves[label]), steps, every, colors[label])
+    axes[0].legend(fontsize="small", frameon=False)
+    if optimum > 0:
+        plot_loss_curves(
+            curves,
+            optimum=optimum,
+            ax=axes[1],
+            excess=True,
+            styles=styles,
+            title=excess_title,
+        )
+    if suptitle:
+        fig.suptitle(suptitle, fontsize="large")
+    return fig
+
+
+def _draw_steps(ax, label, n_epochs, steps, every, color):
+    """Draw the loss of every ``every`` steps of one run behind its curve."""
+    steps = np.asarray(steps, dtype=np.float64)
+    if not (steps.size and every and n_epochs):
+        return
+    x = np.arange(1, steps.size + 1) / (steps.size / n_epochs)
+    ax.plot(
+        x,
+        steps,
+        color=color,
+        alpha=0.3,
+        linewidth=0.7,
+        zorder=0,
+        label=f"{label}: mean loss of every {every} steps",
+    )
+
+
+def plot_gradient_noise(sizes, measured, predicted, *, trials=400, ax=None):
+    """Plot the variance of mini-batch gradients against the batch size.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Batch sizes B.
+    measured : sequence of float
+        ``E|g_B - g|^2`` measured at each size.
+    predicted : sequence of float
+        ``tr(Sigma) / B`` (sampling without replacement) at each size.
+    trials : int, default=400
+        Batches measured per size (for the legend).
+    ax : matplotlib Axes, default=None
+        Draw into this Axes.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Measured points and the theory line, log-log.
+    """
+    fig, (ax,) = _figure(ax, (7.0, 5.0))
+    ax.loglog(
+        sizes, measured, "o", color="#d62728", label=f"measured ({trials} batches each)"
+    )
+    ax.loglog(
+        sizes,
+        predicted,
+        "-",
+        color="black",
+        linewidth=1.0,
+        label="tr(Sigma) / B  (sampling without replacement)",
+    )
+    ax.set_xlabel("batch size B")
+    ax.set_ylabel("variance of the mini-batch gradient")
+    ax.set_title("gradient noise falls as 1/B")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize="small", frameon=False)
+    return fig
+
+
+def plot_rate_test(etas, names, curves, verdicts, diverged, *, title=None, ax=None):
+    """Plot the three-curve test: too small, right, too large a rate.
+
+    Parameters
+    ----------
+    etas : sequence of float
+        The rates.
+    names : sequence of str
+        Their names (e.g. ``'1/L'``).
+    curves : sequence of array-like
+        The loss per epoch of each run.
+    verdicts : sequence of str
+        :func:`fastsgd.diagnose`'s verdict on each run.
+    diverged : sequence of bool
+        Whether each run was stopped as diverged (marked with an X).
+    title : str, default=None
+        Axes title.
+    ax : matplotlib Axes, default=None
+        Draw into this Axes.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The curves on a log scale (8 x 5 inches), grey, green and red.
+    """
+    fig, (ax,) = _figure(ax, (8.0, 5.0))
+    colors = ("#7f7f7f", "#2ca02c", "#d62728")
+    for i, (eta, name, curve) in enumerate(zip(etas, names, curves, strict=True)):
+        curve = np.asarray(curve, dtype=np.float64)
+        if curve.size == 0:
+            continue
+        color = colors[i % len(colors)]
+        x = np.arange(1, curve.size + 1)
+        ax.plot(
+            x,
+            curve,
+            color=color,
+            linewidth=2.2,
+            label=f"eta = {name} = {eta:.3g}: {verdicts[i]}",
+        )
+        if diverged[i]:
+            ax.plot(x[-1], curve[-1], "X", color=color, markersize=12)
+            ax.annotate(
+                "diverged: stopped",
+                (x[-1], curve[-1]),
+                textcoords="offset points",
+                xytext=(-100, 6),
+                color=color,
+            )
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("training loss")
+    if title:
+        ax.set_title(title, fontsize="medium")
+    ax.grid(True, alpha=0.3)
+    ax.legend(frameon=False)
+    return fig
+
+
+def plot_decay_shrink(scales, shrink, ratio, *, labels, epochs=None, suptitle=None):
+    """Plot how Adam + L2 and AdamW shrink the weights of features of each scale.
+
+    Parameters
+    ----------
+    scales : array-like of shape (n_features,)
+        Each feature's standard deviation, ascending.
+    shrink : pair of array-like of shape (n_features,)
+        Fraction of each weight removed per step, under each run.
+    ratio : pair of array-like of shape (n_features,)
+        Final weight over plain Adam's, under each run.
+    labels : pair of str
+        The two runs (Adam + L2 first, then AdamW), for the legends.
+    epochs : int, default=None
+        Epochs of the runs (for the right panel's title).
+    suptitle : str, default=None
+        Title of the figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Left: shrink per step against the scale (log-log); right: final
+        weight ratio against the scale.
+    """
+    fig, (left, right) = _figure(None, (13.0, 5.0), ncols=2)
+    marks = (("o-", "#d62728"), ("s-", "#1f77b4"))
+    for (mark, color), label, s_k, r_k in zip(
+        marks, labels, shrink, ratio, strict=True
+    ):
+        left.loglog(scales, s_k, mark, color=color, label=label)
+        right.semilogx(scales, r_k, mark, color=color, label=label)
+    left.set_xlabel("feature scale (standard deviation of the column)")
+    left.set_ylabel("fraction of the weight removed per step")
+    left.set_title("the decay step: Adam divides L2 by sqrt(v), AdamW does not")
+    left.grid(True, which="both", alpha=0.3)
+    left.legend(frameon=False)
+    right.axhline(1.0, color="black", linewidth=0.8)
+    right.set_ylim(0, 1.1)
+    right.set_xlabel("feature scale (standard deviation of the column)")
+    right.set_ylabel("weight / weight of plain Adam")
+    if epochs is not None:
+        right.set_title(f"after {epochs} epochs")
+    right.grid(True, alpha=0.3)
+    right.legend(frameon=False, loc="lower right")
+    if suptitle:
+        fig.suptitle(suptitle)
     return fig

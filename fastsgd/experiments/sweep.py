@@ -1,0 +1,147 @@
+"""``sweep``: the x10 learning-rate sweep of one configuration, each run diagnosed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._util import format_rate
+from .runs import tell, warm_up
+
+__all__ = ["DEFAULT_ETAS", "LrSweepResult", "run_sweep", "sweep_rates"]
+
+#: the rates swept by default: 1e-5, 1e-4, ..., 10
+DEFAULT_ETAS = 10.0 ** np.arange(-5, 2)
+
+
+@dataclass
+class LrSweepResult:
+    """One run per learning rate, ascending (see :func:`fastsgd.lr_sweep`).
+
+    Attributes
+    ----------
+    etas : ndarray of shape (n_rates,)
+        The learning rates, ascending.
+    curves : list of ndarray
+        ``loss_curve_`` of each run: the objective (mean of ½(p − y)²) per
+        epoch, cut short where a run diverged.
+    final : ndarray of shape (n_rates,)
+        Last value of each curve; ``inf`` for a run that diverged.
+    verdicts : list of str
+        :func:`fastsgd.diagnose`'s verdict on each run.
+    best_eta : float or None
+        The recommended rate; None when every run exploded.
+    best_rtol : float
+        ``best_eta``'s rule: the largest healthy rate within this fraction
+        of the lowest final value.
+    diverged : list of bool
+        Whether each run was stopped as diverged.
+    fixes : list of str
+        The first fix :func:`fastsgd.diagnose` proposes for each run that is
+        not healthy ("" for a healthy one).
+    """
+
+    etas: np.ndarray
+    curves: list
+    final: np.ndarray
+    verdicts: list
+    best_eta: float | None
+    best_rtol: float
+    diverged: list
+    fixes: list
+
+
+def sweep_rates(estimator, problem, etas, epochs, progress=None):
+    """Train ``estimator`` at each rate (:func:`fastsgd.lr_sweep`).
+
+    Parameters
+    ----------
+    estimator : SGDRegressor
+        The configuration (not modified).
+    problem : Problem
+        The data.
+    etas : sequence of float
+        The rates, each > 0 (sorted, repeats dropped).
+    epochs : int
+        Epochs per rate, >= 2.
+    progress : callable or None, default=None
+        Called as ``progress(done, total, text)`` after each rate.
+
+    Returns
+    -------
+    LrSweepResult
+    """
+    from ..diagnostics import BEST_RTOL, lr_sweep
+
+    etas = np.unique(np.asarray(etas, dtype=np.float64))
+    n = problem.X.shape[0]
+
+    def tick(i, eta, model, seconds):
+        curve = model.loss_curve_
+        loss = f"loss {curve[-1]:.4g}" if curve and not model.diverged_ else "diverged"
+        rate = format_rate(len(curve) * n / max(seconds, 1e-9))
+        status = f"eta {eta:.3g}: {len(curve)} ep, {loss}, {rate} samples/s"
+        tell(progress, i + 1, len(etas), status)
+
+    found = lr_sweep(
+        estimator, problem.X, problem.y, etas=etas, epochs=epochs, callback=tick
+    )
+    return LrSweepResult(
+        etas=np.asarray(found.etas),
+        curves=[np.asarray(c, dtype=np.float64) for c in found.curves],
+        final=np.asarray(found.final_loss, dtype=np.float64),
+        verdicts=list(found.verdicts),
+        best_eta=found.best_eta,
+        best_rtol=BEST_RTOL,
+        diverged=[bool(d.evidence.get("diverged")) for d in found.diagnoses],
+        fixes=[d.fixes[0] if d.verdict != "healthy" else "" for d in found.diagnoses],
+    )
+
+
+def run_sweep(
+    problem,
+    *,
+    optimizer="sgd",
+    batch_size=32,
+    epochs=20,
+    etas=None,
+    seed=0,
+    progress=None,
+):
+    """Sweep the learning rate of one configuration by factors of 10.
+
+    Parameters
+    ----------
+    problem : Problem
+        The data.
+    optimizer : str, default='sgd'
+        ``SGDRegressor``'s ``optimizer``.
+    batch_size : int or 'full', default=32
+        Rows per step.
+    epochs : int, default=20
+        Epochs per rate, >= 2.
+    etas : sequence of float or None, default=None
+        The rates; None means ``DEFAULT_ETAS`` (1e-5 to 10).
+    seed : int, default=0
+        Seed of every run.
+    progress : callable or None, default=None
+        Called as ``progress(done, total, text)`` after each rate.
+
+    Returns
+    -------
+    LrSweepResult
+    """
+    from ..linear_model import SGDRegressor
+
+    warm_up(problem.fit_intercept)
+    est = SGDRegressor(
+        penalty=None,
+        optimizer=optimizer,
+        batch_size=batch_size,
+        random_state=seed,
+        fit_intercept=problem.fit_intercept,
+        eta0=0.01,
+    )
+    etas = DEFAULT_ETAS if etas is None else etas
+    return sweep_rates(est, problem, etas, epochs, progress)
