@@ -6,6 +6,17 @@ imported inside each function. The figures are built with
 registered with a GUI backend, no window ever opens, and the global backend of
 the caller is left alone (``fig.savefig`` renders with Agg). Every function
 returns the Figure; pass ``ax`` to draw into an existing Axes instead.
+
+Every axis and legend names the loss it shows. A model's ``loss_curve_`` is
+scikit-learn's objective (for the squared loss, the mean of ½(p − y)² plus
+the penalty): the functions that take curves say ``training objective`` by
+default, and ``quantity='MSE'`` labels curves of mean squared errors (the
+command line's, from :mod:`fastsgd.experiments`).
+
+The second half of the module draws the figures of the lecture's
+experiments (``fastsgd compare``): :func:`plot_convergence`,
+:func:`plot_gradient_noise`, :func:`plot_rate_test`,
+:func:`plot_decay_shrink`.
 """
 
 from __future__ import annotations
@@ -31,6 +42,9 @@ __all__ = [
     "save_figure",
     "subplots",
 ]
+
+#: the name of what a model's ``loss_curve_`` records
+OBJECTIVE = "objective"
 
 _VERDICT_STYLE = {
     "explodes": dict(color="#d62728", marker="x"),
@@ -153,6 +167,7 @@ def plot_loss_curves(
     excess=False,
     title=None,
     styles=None,
+    quantity=OBJECTIVE,
 ):
     """Plot the training loss per epoch of several runs on one log-scale axis.
 
@@ -164,7 +179,7 @@ def plot_loss_curves(
     labels : sequence of str, default=None
         Legend labels (default: the dict keys, else ``run 1``, ``run 2``...).
     optimum : float, default=None
-        The closed-form optimum of the same objective, drawn as a dashed
+        The closed-form optimum of the same quantity, drawn as a dashed
         reference line (or subtracted, with ``excess``), in (0, inf) unless
         ``excess``.
     ax : matplotlib Axes, default=None
@@ -176,42 +191,19 @@ def plot_loss_curves(
         Axes title.
     styles : sequence of dict, default=None
         Extra keyword arguments for each line (color, linewidth, alpha...).
+    quantity : str, default='objective'
+        What the curves measure, named in the axis label and the optimum's
+        legend entry: ``'objective'`` is what ``loss_curve_`` records; with
+        curves of mean squared errors pass ``'MSE'`` (fitted estimators
+        need the default).
 
     Returns
     -------
     matplotlib.figure.Figure
         The figure drawn on.
     """
-    if isinstance(models_or_curves, Mapping):
-        if labels is None:
-            labels = [str(k) for k in models_or_curves]
-        items = list(models_or_curves.values())
-    elif isinstance(models_or_curves, Sequence) or isinstance(
-        models_or_curves, np.ndarray
-    ):
-        items = list(models_or_curves)
-        if items and isinstance(items[0], (Real, np.number)):
-            items = [models_or_curves]  # one bare curve
-    else:
-        items = [models_or_curves]
-    if not items:
-        raise ValueError("nothing to plot: no models or curves given.")
-    if labels is None:
-        labels = [f"run {i + 1}" for i in range(len(items))]
-    labels = list(labels)
-    if len(labels) != len(items):
-        raise ValueError(f"{len(labels)} labels for {len(items)} curves.")
-    if styles is not None and len(styles) != len(items):
-        raise ValueError(f"{len(styles)} styles for {len(items)} curves.")
-    if excess and optimum is None:
-        raise ValueError("excess=True needs the optimum.")
-    if optimum is not None and not np.isfinite(optimum):
-        raise ValueError(f"optimum must be finite; got {optimum}.")
-    if optimum is not None and not excess and optimum <= 0:
-        # the reference line is drawn on a log axis: it must be positive
-        raise ValueError(
-            f"optimum must be in (0, inf) (or pass excess=True); got {optimum}."
-        )
+    items, labels = _items_and_labels(models_or_curves, labels)
+    _check_curves(items, labels, optimum, excess, styles, quantity)
     fig, (ax,) = _figure(ax, (7.0, 4.5))
     floor = np.inf
     for i, (item, label) in enumerate(zip(items, labels, strict=True)):
@@ -233,16 +225,16 @@ def plot_loss_curves(
         for line in ax.get_lines():
             y = np.asarray(line.get_ydata(), dtype=np.float64)
             line.set_ydata(np.where(y > 0, y, low))
-        ax.set_ylabel("training loss - closed-form optimum")
+        ax.set_ylabel(f"training {quantity} - closed-form optimum")
     else:
-        ax.set_ylabel("training loss")
+        ax.set_ylabel(f"training {quantity}")
         if optimum is not None:
             ax.axhline(
                 optimum,
                 color="black",
                 linestyle="--",
                 linewidth=1.0,
-                label=f"closed form ({optimum:.4g})",
+                label=f"closed form ({quantity} {optimum:.4g})",
             )
     ax.set_yscale("log")
     ax.set_xlabel("epoch (passes over the data)")
@@ -251,6 +243,48 @@ def plot_loss_curves(
         ax.set_title(title)
     ax.legend(fontsize="small", frameon=False)
     return fig
+
+
+def _items_and_labels(models_or_curves, labels):
+    """Return the list of models or curves to draw and their labels."""
+    if isinstance(models_or_curves, Mapping):
+        if labels is None:
+            labels = [str(k) for k in models_or_curves]
+        items = list(models_or_curves.values())
+    elif isinstance(models_or_curves, Sequence) or isinstance(
+        models_or_curves, np.ndarray
+    ):
+        items = list(models_or_curves)
+        if items and isinstance(items[0], (Real, np.number)):
+            items = [models_or_curves]  # one bare curve
+    else:
+        items = [models_or_curves]
+    if not items:
+        raise ValueError("nothing to plot: no models or curves given.")
+    if labels is None:
+        labels = [f"run {i + 1}" for i in range(len(items))]
+    return items, list(labels)
+
+
+def _check_curves(items, labels, optimum, excess, styles, quantity):
+    if len(labels) != len(items):
+        raise ValueError(f"{len(labels)} labels for {len(items)} curves.")
+    if styles is not None and len(styles) != len(items):
+        raise ValueError(f"{len(styles)} styles for {len(items)} curves.")
+    if excess and optimum is None:
+        raise ValueError("excess=True needs the optimum.")
+    if optimum is not None and not np.isfinite(optimum):
+        raise ValueError(f"optimum must be finite; got {optimum}.")
+    if optimum is not None and not excess and optimum <= 0:
+        # the reference line is drawn on a log axis: it must be positive
+        raise ValueError(
+            f"optimum must be in (0, inf) (or pass excess=True); got {optimum}."
+        )
+    if quantity != OBJECTIVE and any(hasattr(i, "get_params") for i in items):
+        raise ValueError(
+            f"a model's loss_curve_ is the objective, not the {quantity}: pass "
+            "its curve converted, or quantity='objective'."
+        )
 
 
 def plot_sweep(sweep_result, ax=None):
@@ -266,9 +300,10 @@ def plot_sweep(sweep_result, ax=None):
     Returns
     -------
     matplotlib.figure.Figure
-        Left: the loss curve of every rate (log scale), colored by rate and
-        marked by verdict; right: the final loss against the rate, the best
-        rate circled (see :func:`plot_sweep_curves`).
+        Left: the loss curve (the objective) of every rate (log scale),
+        colored by rate and marked by verdict; right: the final objective
+        against the rate, the best rate circled (see
+        :func:`plot_sweep_curves`).
     """
     for name in ("etas", "curves", "verdicts", "final_loss", "best_eta"):
         if not hasattr(sweep_result, name):
@@ -283,7 +318,9 @@ def plot_sweep(sweep_result, ax=None):
     )
 
 
-def plot_sweep_curves(etas, curves, verdicts, final, best_eta, ax=None):
+def plot_sweep_curves(
+    etas, curves, verdicts, final, best_eta, ax=None, *, quantity=OBJECTIVE
+):
     """Plot the runs of a learning-rate sweep given as arrays.
 
     Parameters
@@ -300,6 +337,9 @@ def plot_sweep_curves(etas, curves, verdicts, final, best_eta, ax=None):
         The recommended rate, circled (one of ``etas``), or None.
     ax : matplotlib Axes, default=None
         Draw only the curves panel into this Axes.
+    quantity : str, default='objective'
+        What the curves measure (``loss_curve_``: the objective), named in
+        the axis labels; ``'MSE'`` for mean squared errors.
 
     Returns
     -------
@@ -310,14 +350,14 @@ def plot_sweep_curves(etas, curves, verdicts, final, best_eta, ax=None):
     single = ax is not None
     fig, axes = _figure(ax, (11.0, 4.5), ncols=2)
     etas = np.asarray(etas)
-    _sweep_curves_panel(axes[0], etas, curves, verdicts, best_eta)
+    _sweep_curves_panel(axes[0], etas, curves, verdicts, best_eta, quantity)
     if single:
         return fig
-    _sweep_final_panel(axes[1], etas, final, verdicts, best_eta)
+    _sweep_final_panel(axes[1], etas, final, verdicts, best_eta, quantity)
     return fig
 
 
-def _sweep_curves_panel(ax, etas, curves, verdicts, best_eta):
+def _sweep_curves_panel(ax, etas, curves, verdicts, best_eta, quantity):
     from matplotlib import colormaps
 
     cmap = colormaps["viridis"]
@@ -338,13 +378,13 @@ def _sweep_curves_panel(ax, etas, curves, verdicts, best_eta):
         )
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("training loss")
-    ax.set_title("loss curve per learning rate")
+    ax.set_ylabel(f"training {quantity}")
+    ax.set_title(f"training {quantity} per learning rate")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize="small", frameon=False)
 
 
-def _sweep_final_panel(ax, etas, final, verdicts, best_eta):
+def _sweep_final_panel(ax, etas, final, verdicts, best_eta, quantity):
     final = np.asarray(final, dtype=np.float64)
     finite = final[np.isfinite(final)]
     top = finite.max() * 3 if finite.size else 1.0
@@ -375,14 +415,14 @@ def _sweep_final_panel(ax, etas, final, verdicts, best_eta):
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("learning rate eta (log scale)")
-    ax.set_ylabel("final training loss (diverged: top)")
+    ax.set_ylabel(f"final training {quantity} (diverged: top)")
     ax.set_title("the x10 sweep")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize="small", frameon=False)
 
 
 def plot_validation(model, ax=None):
-    """Plot the training loss and the validation R^2 of one fitted model.
+    """Plot the training objective and the validation R^2 of one fitted model.
 
     Parameters
     ----------
@@ -394,8 +434,9 @@ def plot_validation(model, ax=None):
     Returns
     -------
     matplotlib.figure.Figure
-        Training loss (left axis, log scale) and validation R^2 (right axis)
-        per epoch, the best validation epoch marked.
+        Training objective (``loss_curve_``, left axis, log scale) and
+        validation R^2 (right axis) per epoch, the best validation epoch
+        marked.
     """
     scores = getattr(model, "validation_scores_", None)
     if not hasattr(model, "loss_curve_"):
@@ -414,10 +455,10 @@ def plot_validation(model, ax=None):
     loss = np.asarray(model.loss_curve_, dtype=np.float64)
     scores = np.asarray(scores, dtype=np.float64)
     epochs = np.arange(1, loss.shape[0] + 1)
-    ax.plot(epochs, loss, color="#1f77b4", label="training loss")
+    ax.plot(epochs, loss, color="#1f77b4", label=f"training {OBJECTIVE}")
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("training loss", color="#1f77b4")
+    ax.set_ylabel(f"training {OBJECTIVE}", color="#1f77b4")
     twin = ax.twinx()
     twin.plot(
         np.arange(1, scores.shape[0] + 1),
@@ -438,7 +479,7 @@ def plot_validation(model, ax=None):
     twin.set_ylabel("validation R^2", color="#d62728")
     lines = ax.get_lines() + twin.get_lines()[:1]
     ax.legend(lines, [ln.get_label() for ln in lines], fontsize="small", frameon=False)
-    ax.set_title("training loss against validation score")
+    ax.set_title(f"training {OBJECTIVE} against validation score")
     ax.grid(True, alpha=0.3)
     return fig
 
@@ -600,6 +641,7 @@ def plot_convergence(
     title=None,
     excess_title="distance to the closed-form optimum",
     suptitle=None,
+    quantity=OBJECTIVE,
 ):
     """Plot runs against the optimum: their curves, and their distance to it.
 
@@ -622,6 +664,9 @@ def plot_convergence(
         Title of the right panel.
     suptitle : str, default=None
         Title of the figure.
+    quantity : str, default='objective'
+        What the curves and the optimum measure, named in the axis labels
+        and legends (see :func:`plot_loss_curves`).
 
     Returns
     -------
@@ -639,10 +684,13 @@ def plot_convergence(
         ax=axes[0],
         styles=styles,
         title=title,
+        quantity=quantity,
     )
     colors = dict(zip(curves, (st.get("color") for st in styles), strict=True))
     for label, (steps, every) in (step_curves or {}).items():
-        _draw_steps(axes[0], label, len(curves[label]), steps, every, colors[label])
+        n_epochs = len(curves[label])
+        color = colors[label]
+        _draw_steps(axes[0], label, n_epochs, steps, every, color, quantity)
     axes[0].legend(fontsize="small", frameon=False)
     if optimum > 0:
         plot_loss_curves(
@@ -652,13 +700,14 @@ def plot_convergence(
             excess=True,
             styles=styles,
             title=excess_title,
+            quantity=quantity,
         )
     if suptitle:
         fig.suptitle(suptitle, fontsize="large")
     return fig
 
 
-def _draw_steps(ax, label, n_epochs, steps, every, color):
+def _draw_steps(ax, label, n_epochs, steps, every, color, quantity):
     """Draw the loss of every ``every`` steps of one run behind its curve."""
     steps = np.asarray(steps, dtype=np.float64)
     if not (steps.size and every and n_epochs):
@@ -671,7 +720,7 @@ def _draw_steps(ax, label, n_epochs, steps, every, color):
         alpha=0.3,
         linewidth=0.7,
         zorder=0,
-        label=f"{label}: mean loss of every {every} steps",
+        label=f"{label}: {quantity} of every {every} steps",
     )
 
 
@@ -716,7 +765,9 @@ def plot_gradient_noise(sizes, measured, predicted, *, trials=400, ax=None):
     return fig
 
 
-def plot_rate_test(etas, names, curves, verdicts, diverged, *, title=None, ax=None):
+def plot_rate_test(
+    etas, names, curves, verdicts, diverged, *, title=None, ax=None, quantity=OBJECTIVE
+):
     """Plot the three-curve test: too small, right, too large a rate.
 
     Parameters
@@ -735,6 +786,8 @@ def plot_rate_test(etas, names, curves, verdicts, diverged, *, title=None, ax=No
         Axes title.
     ax : matplotlib Axes, default=None
         Draw into this Axes.
+    quantity : str, default='objective'
+        What the curves measure, named in the axis label.
 
     Returns
     -------
@@ -767,7 +820,7 @@ def plot_rate_test(etas, names, curves, verdicts, diverged, *, title=None, ax=No
             )
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("training loss")
+    ax.set_ylabel(f"training {quantity}")
     if title:
         ax.set_title(title, fontsize="medium")
     ax.grid(True, alpha=0.3)

@@ -618,3 +618,71 @@ def test_fit_reports_divergence_in_the_first_epoch_consistently(
     assert "the loss curve keeps 0 epochs from before the blow-up" in out
     assert " 1 epochs" not in out
     assert "evidence: 0 epochs" in err
+
+
+# ------------------------------------------- one loss in tables and figures
+@pytest.fixture
+def drawn(monkeypatch):
+    """Keep the figures the commands save (and save them as usual)."""
+    from fastsgd import plotting
+
+    figures = []
+    real = plotting.save_figure
+
+    def keep(fig, path, **kw):
+        figures.append(fig)
+        real(fig, path, **kw)
+
+    monkeypatch.setattr(plotting, "save_figure", keep)
+    return figures
+
+
+def legend_texts(ax):
+    return [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_compare_table_and_figure_show_the_same_mse(in_tmp, capsys, drawn):
+    code, out, _ = main(
+        capsys, "compare", "--optimizers", "closed,gd,adam", "--epochs", "5", "-q"
+    )
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[1].split()[:3] == ["method", "final", "MSE"]
+    closed = float(lines[3].split()[2])  # "closed form  0.25124 ..."
+    (fig,) = drawn
+    left, right = fig.axes
+    assert left.get_ylabel() == "training MSE"
+    assert right.get_ylabel() == "training MSE - closed-form optimum"
+    assert "MSE" in left.get_title()
+    (reference,) = [t for t in legend_texts(left) if t.startswith("closed form")]
+    assert reference == f"closed form (MSE {closed:.4g})"
+    optimum = [ln for ln in left.get_lines() if ln.get_label() == reference][0]
+    assert optimum.get_ydata()[0] == pytest.approx(closed, rel=1e-4)
+
+
+def test_lr_test_table_and_figure_show_the_same_mse(in_tmp, capsys, drawn):
+    code, out, _ = main(
+        capsys, "compare", "--scenario", "lr-test", "--epochs", "6", "-q"
+    )
+    assert code == 0
+    lines = out.splitlines()
+    assert "final MSE" in lines[1]
+    finals = [float(ln.split()[3]) for ln in lines[3:6]]
+    (fig,) = drawn
+    (ax,) = fig.axes
+    assert ax.get_ylabel() == "training MSE"
+    ends = [ln.get_ydata()[-1] for ln in ax.get_lines() if ln.get_label()[0] != "_"]
+    np.testing.assert_allclose(ends, finals, rtol=1e-4)
+
+
+def test_sweep_table_and_figure_show_the_same_mse(in_tmp, capsys, drawn):
+    code, out, _ = main(capsys, "sweep", "--epochs", "4", "--etas", "0.001,0.01", "-q")
+    assert code == 0
+    lines = out.splitlines()
+    assert "final MSE" in lines[1] and "lowest final MSE" in lines[-2]
+    finals = [float(ln.split()[2]) for ln in lines[2:4]]
+    (fig,) = drawn
+    left, right = fig.axes
+    assert left.get_ylabel() == "training MSE"
+    assert right.get_ylabel() == "final training MSE (diverged: top)"
+    np.testing.assert_allclose(right.get_lines()[0].get_ydata(), finals, rtol=1e-4)

@@ -5,6 +5,10 @@ Each scenario of ``compare`` has three functions here, side by side:
 the options, ``_text_<scenario>`` formats its table and ``_figure_<scenario>``
 draws its figure with :mod:`fastsgd.plotting`; ``SCENARIO`` ties them to the
 scenario's name and defaults.
+
+Tables and figures show one loss, the training MSE (mean of (p − y)², what
+the experiments return), and name it in every column header, axis label and
+legend.
 """
 
 from __future__ import annotations
@@ -26,6 +30,9 @@ from .common import (
     ratio,
     table,
 )
+
+#: the loss every table and figure shows (the experiments return it)
+MSE = "MSE"
 
 
 @dataclass(frozen=True)
@@ -100,14 +107,15 @@ def _text_optimizers(result, problem, s):
 def _figure_optimizers(result, problem, s):
     return plotting.plot_convergence(
         {run.label: run.curve for run in result.runs},
-        result.optimum,
+        result.closed_form_mse,
+        quantity=MSE,
         styles=[plotting.method_style(run.method) for run in result.runs],
         step_curves={
             run.label: (run.step_curve, run.record_every)
             for run in result.runs
             if run.record_every
         },
-        title=f"training loss ({problem.note})",
+        title=f"training MSE per epoch ({problem.note})",
         excess_title="distance to the closed-form optimum",
         suptitle="GD is calm, SGD jitters at a noise floor, momentum and Adam "
         "get there fast",
@@ -123,7 +131,7 @@ def _text_endings(result, problem, s):
     rows = [
         [
             run.label,
-            f"{2 * run.final:.5g}",
+            f"{run.final:.5g}",
             ratio(run.final, result.optimum, result.floor, 4),
             str(run.curve.size),
             f"{run.seconds * 1e3:.0f} ms",
@@ -141,8 +149,9 @@ def _figure_endings(result, problem, s):
     return plotting.plot_convergence(
         {run.label: run.curve for run in result.runs},
         result.optimum,
+        quantity=MSE,
         styles=[{"color": c, "linewidth": 2.0} for c in colors],
-        title="objective of the reported model after each epoch",
+        title="MSE of the reported model after each epoch",
         excess_title="distance to the optimum",
         suptitle="How runs end: GD glides, constant-eta SGD hovers at a noise "
         "floor, decay or averaging settle",
@@ -160,12 +169,12 @@ def _text_ravine(result, problem, s):
             run.label,
             str(run.path.shape[0] - 1),
             f"{run.distance:.3g}",
-            "-" if np.isnan(run.loss_ratio) else f"{run.loss_ratio:.4f}",
+            "-" if np.isnan(run.mse_ratio) else f"{run.mse_ratio:.4f}",
             f"{run.seconds * 1e3:.0f} ms",
         ]
         for run in result.runs
     ]
-    header = ["method", "steps", "distance to optimum", "loss / optimum"]
+    header = ["method", "steps", "distance to optimum", "MSE / optimum"]
     return (
         table(header + ["wall time"], rows)
         + f"\ncondition number of X'X/n: {result.condition:.3g}; "
@@ -220,6 +229,7 @@ def _figure_batch_noise(result, problem, s):
         ax=axes[1],
         excess=positive,
         title="same eta: the noise floor falls with B",
+        quantity=MSE,
     )
     return fig
 
@@ -243,7 +253,7 @@ def _text_lr_test(result, problem, s):
             sw.etas, result.names, sw.verdicts, sw.final, sw.curves, strict=True
         )
     ]
-    lines = [table(["eta", "eta x L", "verdict", "final loss", "epochs"], rows)]
+    lines = [table(["eta", "eta x L", "verdict", "final MSE", "epochs"], rows)]
     lines += [
         f"{name}: {fix}"
         for name, fix in zip(result.names, sw.fixes, strict=True)
@@ -260,6 +270,7 @@ def _figure_lr_test(result, problem, s):
         sw.curves,
         sw.verdicts,
         sw.diverged,
+        quantity=MSE,
         title="the three-curve test: too small is flat, too large explodes\n"
         f"({problem.note}, batch {result.batch_size}, L = largest curvature "
         f"{result.L:.3g})",
@@ -398,7 +409,12 @@ def cmd_sweep(args):
             progress=report,
         )
     fig = plotting.plot_sweep_curves(
-        result.etas, result.curves, result.verdicts, result.final, result.best_eta
+        result.etas,
+        result.curves,
+        result.verdicts,
+        result.final,
+        result.best_eta,
+        quantity=MSE,
     )
     fig.suptitle(
         f"learning-rate sweep: {args.optimizer}, B={args.batch_size}, {problem.note}"
@@ -414,7 +430,7 @@ def cmd_sweep(args):
 
 
 def _text_sweep(result):
-    lines = [f"{'eta':>10}  {'verdict':<9} {'final loss':>12} {'epochs':>7}"]
+    lines = [f"{'eta':>10}  {'verdict':<9} {'final MSE':>12} {'epochs':>7}"]
     for eta, verdict, final, curve in zip(
         result.etas, result.verdicts, result.final, result.curves, strict=True
     ):
@@ -428,6 +444,6 @@ def _text_sweep(result):
     else:
         lines.append(
             f"best eta: {result.best_eta:g} (the largest healthy rate within "
-            f"{result.best_rtol:.0%} of the lowest final loss)"
+            f"{result.best_rtol:.0%} of the lowest final MSE)"
         )
     return "\n".join(lines)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .problems import curvature
-from .runs import closed_form_fit, fit_timed, objective, warm_up
+from .runs import closed_form_fit, fit_timed, mse, mse_curve, warm_up
 
 __all__ = ["BatchNoiseResult", "run_batch_noise"]
 
@@ -34,10 +34,9 @@ class BatchNoiseResult:
     trials : int
         Random batches per size.
     curves : dict of str to ndarray
-        ``loss_curve_`` (objective per epoch) of a run per batch size, same
-        rate, by label.
+        Training MSE per epoch of a run per batch size, same rate, by label.
     optimum : float
-        The closed form's objective.
+        The closed form's training MSE.
     """
 
     sizes: list
@@ -131,12 +130,12 @@ def run_batch_noise(problem, *, epochs=30, seed=0, trials=400):
             fit_intercept=problem.fit_intercept,
         )
         fit_timed(model, X, y, repeats=1)
-        curves[f"B={s}, eta={eta:.2g}"] = np.asarray(model.loss_curve_, np.float64)
+        curves[f"B={s}, eta={eta:.2g}"] = mse_curve(model.loss_curve_)
     return BatchNoiseResult(
         sizes=sizes,
         measured=measured,
         predicted=predicted,
         trials=trials,
         curves=curves,
-        optimum=objective(X, y, coef, intercept),
+        optimum=mse(X, y, coef, intercept),
     )

@@ -2,7 +2,8 @@
 
 GD with a small step glides to the optimum; SGD with a constant rate hovers
 at a noise floor; a decaying rate or averaging the iterates settles. Each run
-trains one epoch at a time and records the objective of the model it reports.
+trains one epoch at a time and records the training MSE of the model it
+reports.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .problems import curvature
-from .runs import closed_form_fit, loss_floor, objective, tell, warm_up
+from .runs import closed_form_fit, mse, mse_floor, tell, warm_up
 
 __all__ = ["EndingRun", "EndingsResult", "run_endings"]
 
@@ -29,8 +30,8 @@ class EndingRun:
     label : str
         Its label in the table and the legends.
     curve : ndarray
-        Objective (mean of ½(p − y)²) of the reported model after each epoch;
-        cut short where the run diverged.
+        Training MSE of the reported model after each epoch; cut short where
+        the run diverged.
     seconds : float
         Wall time of all its epochs.
     verdict : str
@@ -45,7 +46,7 @@ class EndingRun:
 
     @property
     def final(self):
-        """The last objective (``inf`` when no epoch finished)."""
+        """The last training MSE (``inf`` when no epoch finished)."""
         return self.curve[-1] if self.curve.size else math.inf
 
 
@@ -56,9 +57,9 @@ class EndingsResult:
     Attributes
     ----------
     optimum : float
-        The closed form's objective.
+        The closed form's training MSE.
     floor : float
-        Objective values below this are rounding noise.
+        MSEs below this are rounding noise.
     runs : list of EndingRun
         GD with a small step; SGD with a constant rate, a decaying rate, and
         a constant rate with averaging.
@@ -123,22 +124,23 @@ def run_endings(problem, *, epochs=30, seed=0, progress=None):
 
     warm_up(problem.fit_intercept)
     coef, intercept, _ = closed_form_fit(problem)
-    optimum = objective(problem.X, problem.y, coef, intercept)
+    optimum = mse(problem.X, problem.y, coef, intercept)
     models = ending_models(problem, epochs, seed)
     runs = []
     for i, (label, model) in enumerate(models.items()):
-        curve, seconds = _per_epoch_objective(model, problem, epochs)
+        curve, seconds = _per_epoch_mse(model, problem, epochs)
         verdict = "explodes"
         if curve.size:
+            # diagnose reads the objective, mean of ½(p − y)²
             scale = 0.5 * np.mean(problem.y**2)
-            verdict = diagnose(curve, optimum=optimum, scale=scale).verdict
+            verdict = diagnose(curve / 2, optimum=optimum / 2, scale=scale).verdict
         runs.append(EndingRun(label, curve, seconds, verdict))
-        tell(progress, i + 1, len(models), f"{label}: loss {runs[-1].final:.4g}")
-    return EndingsResult(optimum=optimum, floor=loss_floor(problem.y), runs=runs)
+        tell(progress, i + 1, len(models), f"{label}: MSE {runs[-1].final:.4g}")
+    return EndingsResult(optimum=optimum, floor=mse_floor(problem.y), runs=runs)
 
 
-def _per_epoch_objective(model, problem, epochs):
-    """Train one epoch at a time; return the objective of the reported model."""
+def _per_epoch_mse(model, problem, epochs):
+    """Train one epoch at a time; return the MSE of the reported model."""
     from ..linear_model import DivergenceWarning
 
     curve = []
@@ -149,7 +151,5 @@ def _per_epoch_objective(model, problem, epochs):
             model.partial_fit(problem.X, problem.y)
             if model.diverged_:
                 break
-            curve.append(
-                objective(problem.X, problem.y, model.coef_, model.intercept_[0])
-            )
+            curve.append(mse(problem.X, problem.y, model.coef_, model.intercept_))
     return np.asarray(curve), time.perf_counter() - start

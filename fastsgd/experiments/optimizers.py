@@ -16,9 +16,10 @@ from .problems import curvature
 from .runs import (
     closed_form_fit,
     fit_timed,
-    loss_floor,
     model_mse,
-    objective,
+    mse,
+    mse_curve,
+    mse_floor,
     tell,
     warm_up,
 )
@@ -50,11 +51,11 @@ class MethodRun:
     diagnosis : Diagnosis
         :func:`fastsgd.diagnose` of the run.
     curve : ndarray
-        The model's ``loss_curve_``: the objective (mean of ½(p − y)²) of
-        each epoch.
+        Training MSE of each epoch, over the rows as they were visited
+        (twice the model's ``loss_curve_``).
     step_curve : ndarray
-        Its ``step_loss_curve_`` (the mean loss of every ``record_every``
-        steps), empty when not recorded.
+        Training MSE of every ``record_every`` steps (twice its
+        ``step_loss_curve_``), empty when not recorded.
     record_every : int or None
         Steps per point of ``step_curve``.
     """
@@ -81,10 +82,8 @@ class OptimizersResult:
         The problem's description.
     n_samples : int
         Rows of the problem.
-    optimum : float
-        The closed form's objective (mean of ½(p − y)²).
     closed_form_mse : float
-        The closed form's training MSE.
+        The closed form's training MSE: the optimum.
     closed_form_seconds : float
         Its wall time.
     closed_form_samples_per_s : float
@@ -99,7 +98,6 @@ class OptimizersResult:
 
     note: str
     n_samples: int
-    optimum: float
     closed_form_mse: float
     closed_form_seconds: float
     closed_form_samples_per_s: float
@@ -182,7 +180,8 @@ def run_optimizers(
     X, y = problem.X, problem.y
     warm_up(problem.fit_intercept)
     coef, intercept, cf_seconds = closed_form_fit(problem)
-    optimum = objective(X, y, coef, intercept)
+    cf_mse = mse(X, y, coef, intercept)
+    optimum = cf_mse / 2  # diagnose reads the objective, mean of ½(p − y)²
     models = method_models(methods, problem, epochs, batch_size, seed)
     runs = []
     for i, (method, (label, model)) in enumerate(models.items()):
@@ -194,18 +193,17 @@ def run_optimizers(
         )
         run = _method_run(method, label, model, seconds, diag, X, y)
         runs.append(run)
-        loss = f"loss {run.curve[-1]:.4g}" if run.curve.size else "diverged"
+        loss = f"MSE {run.curve[-1]:.4g}" if run.curve.size else "diverged"
         status = f"{run.epochs} ep, {loss}, {format_rate(run.samples_per_s)} samples/s"
         tell(progress, i + 1, len(models), f"{status} - {label}")
     return OptimizersResult(
         note=problem.note,
         n_samples=X.shape[0],
-        optimum=optimum,
-        closed_form_mse=2 * optimum,
+        closed_form_mse=cf_mse,
         closed_form_seconds=cf_seconds,
         closed_form_samples_per_s=X.shape[0] / max(cf_seconds, 1e-9),
         show_closed_form="closed" in methods,
-        floor=2 * loss_floor(y),
+        floor=mse_floor(y),
         runs=runs,
     )
 
@@ -220,7 +218,7 @@ def _method_run(method, label, model, seconds, diag, X, y):
         seconds=seconds,
         samples_per_s=model.n_iter_ * X.shape[0] / max(seconds, 1e-9),
         diagnosis=diag,
-        curve=np.asarray(model.loss_curve_, dtype=np.float64),
-        step_curve=np.asarray(getattr(model, "step_loss_curve_", ()), np.float64),
+        curve=mse_curve(model.loss_curve_),
+        step_curve=mse_curve(getattr(model, "step_loss_curve_", ())),
         record_every=every or None,
     )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .problems import curvature
-from .runs import closed_form_fit, objective, tell, warm_up
+from .runs import closed_form_fit, mse, tell, warm_up
 
 __all__ = ["PathRun", "RavineResult", "run_ravine"]
 
@@ -30,9 +30,9 @@ class PathRun:
         The weights before the first step and after every step.
     distance : float
         Euclidean distance of the last weights to the least-squares weights.
-    loss_ratio : float
-        Objective of the last weights over the optimum's (NaN when the
-        optimum is 0).
+    mse_ratio : float
+        Training MSE of the last weights over the least-squares weights'
+        (NaN when that is 0).
     seconds : float
         Wall time of the steps.
     """
@@ -40,7 +40,7 @@ class PathRun:
     label: str
     path: np.ndarray
     distance: float
-    loss_ratio: float
+    mse_ratio: float
     seconds: float
 
 
@@ -116,7 +116,7 @@ def run_ravine(problem, *, batch_size=16, steps=60, seed=0, progress=None):
     X, y = problem.X, problem.y
     coef, intercept, _ = closed_form_fit(problem)
     lam = np.linalg.eigvalsh(X.T @ X / X.shape[0])
-    opt_loss = objective(X, y, coef, intercept)
+    opt_mse = mse(X, y, coef, intercept)
     start = np.zeros(X.shape[1])
     models = path_models(problem, batch_size, seed)
     runs = []
@@ -125,8 +125,8 @@ def run_ravine(problem, *, batch_size=16, steps=60, seed=0, progress=None):
         path = parameter_path(model, X, y, steps, start=start, random_state=seed)
         seconds = time.perf_counter() - t0
         w = path[-1]
-        loss = objective(X, y, w, intercept if problem.fit_intercept else 0.0)
-        ratio = loss / opt_loss if opt_loss > 0 else float("nan")
+        found = mse(X, y, w, intercept if problem.fit_intercept else 0.0)
+        ratio = found / opt_mse if opt_mse > 0 else float("nan")
         runs.append(
             PathRun(label, path, float(np.linalg.norm(w - coef)), ratio, seconds)
         )

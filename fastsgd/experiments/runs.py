@@ -3,6 +3,12 @@
 Every experiment takes an optional ``progress`` callable, called as
 ``progress(done, total, text)`` after each of its runs (``text`` a short
 status); the command line draws its progress bar with it.
+
+Every loss an experiment returns is a training MSE, the mean of (p − y)²:
+the closed form's, a model's, and the curves, which are twice the objective
+``SGDRegressor.loss_curve_`` records (the mean of ½(p − y)², the squared
+loss; the experiments' models have no penalty). :func:`fastsgd.diagnose`
+still reads the objective.
 """
 
 from __future__ import annotations
@@ -21,9 +27,10 @@ __all__ = [
     "Progress",
     "closed_form_fit",
     "fit_timed",
-    "loss_floor",
+    "mse_floor",
     "model_mse",
-    "objective",
+    "mse",
+    "mse_curve",
     "tell",
     "warm_up",
 ]
@@ -96,9 +103,14 @@ def closed_form_fit(problem):
     return coef, float(intercept), seconds
 
 
-def objective(X, y, coef, intercept):
-    """Return the squared-loss objective without penalty: the mean of ½(p − y)²."""
-    return 0.5 * mse(X, y, coef, intercept)
+def mse_curve(curve):
+    """Return a ``loss_curve_`` as MSE: twice the objective, mean of ½(p − y)².
+
+    Exact for the squared loss without penalty (every model of the
+    experiments); AdamW's decoupled weight decay is no part of the
+    objective.
+    """
+    return 2.0 * np.asarray(curve, dtype=np.float64)
 
 
 def model_mse(model, X, y):
@@ -109,8 +121,8 @@ def model_mse(model, X, y):
     return float(np.mean((pred - y) ** 2))
 
 
-def loss_floor(y):
-    """Objective values below this are rounding noise for the target ``y``."""
+def mse_floor(y):
+    """MSEs below this are rounding noise for the target ``y``."""
     from ..diagnostics import LOSS_FLOOR
 
-    return LOSS_FLOOR * 0.5 * float(np.mean(np.square(y)))
+    return LOSS_FLOOR * float(np.mean(np.square(y)))

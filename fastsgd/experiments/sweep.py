@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._util import format_rate
-from .runs import tell, warm_up
+from .runs import mse_curve, tell, warm_up
 
 __all__ = ["DEFAULT_ETAS", "LrSweepResult", "run_sweep", "sweep_rates"]
 
@@ -24,10 +24,10 @@ class LrSweepResult:
     etas : ndarray of shape (n_rates,)
         The learning rates, ascending.
     curves : list of ndarray
-        ``loss_curve_`` of each run: the objective (mean of ½(p − y)²) per
-        epoch, cut short where a run diverged.
+        Training MSE per epoch of each run, over the rows as they were
+        visited (twice its ``loss_curve_``), cut short where a run diverged.
     final : ndarray of shape (n_rates,)
-        Last value of each curve; ``inf`` for a run that diverged.
+        The last value of each curve; ``inf`` for a run that diverged.
     verdicts : list of str
         :func:`fastsgd.diagnose`'s verdict on each run.
     best_eta : float or None
@@ -79,7 +79,8 @@ def sweep_rates(estimator, problem, etas, epochs, progress=None):
 
     def tick(i, eta, model, seconds):
         curve = model.loss_curve_
-        loss = f"loss {curve[-1]:.4g}" if curve and not model.diverged_ else "diverged"
+        ok = curve and not model.diverged_
+        loss = f"MSE {2 * curve[-1]:.4g}" if ok else "diverged"
         rate = format_rate(len(curve) * n / max(seconds, 1e-9))
         status = f"eta {eta:.3g}: {len(curve)} ep, {loss}, {rate} samples/s"
         tell(progress, i + 1, len(etas), status)
@@ -89,8 +90,8 @@ def sweep_rates(estimator, problem, etas, epochs, progress=None):
     )
     return LrSweepResult(
         etas=np.asarray(found.etas),
-        curves=[np.asarray(c, dtype=np.float64) for c in found.curves],
-        final=np.asarray(found.final_loss, dtype=np.float64),
+        curves=[mse_curve(c) for c in found.curves],
+        final=mse_curve(found.final_loss),
         verdicts=list(found.verdicts),
         best_eta=found.best_eta,
         best_rtol=BEST_RTOL,
