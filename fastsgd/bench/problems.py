@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -29,9 +30,9 @@ class Problem:
     density : fraction of non-zeros for CSR input, else None.
     """
 
-    X: object
+    X: Any  # ndarray or CSR matrix
     y: np.ndarray
-    X_test: object
+    X_test: Any
     y_test: np.ndarray
     coef: np.ndarray
     intercept: float
