@@ -319,7 +319,15 @@ def plot_sweep(sweep_result, ax=None):
 
 
 def plot_sweep_curves(
-    etas, curves, verdicts, final, best_eta, ax=None, *, quantity=OBJECTIVE
+    etas,
+    curves,
+    verdicts,
+    final,
+    best_eta,
+    ax=None,
+    *,
+    optimum=None,
+    quantity=OBJECTIVE,
 ):
     """Plot the runs of a learning-rate sweep given as arrays.
 
@@ -337,6 +345,9 @@ def plot_sweep_curves(
         The recommended rate, circled (one of ``etas``), or None.
     ax : matplotlib Axes, default=None
         Draw only the curves panel into this Axes.
+    optimum : float or None, default=None
+        The closed-form optimum of the same quantity, drawn as a dashed line
+        in both panels when it is > 0.
     quantity : str, default='objective'
         What the curves measure (``loss_curve_``: the objective), named in
         the axis labels; ``'MSE'`` for mean squared errors.
@@ -351,9 +362,18 @@ def plot_sweep_curves(
     fig, axes = _figure(ax, (11.0, 4.5), ncols=2)
     etas = np.asarray(etas)
     _sweep_curves_panel(axes[0], etas, curves, verdicts, best_eta, quantity)
-    if single:
-        return fig
-    _sweep_final_panel(axes[1], etas, final, verdicts, best_eta, quantity)
+    if not single:
+        _sweep_final_panel(axes[1], etas, final, verdicts, best_eta, quantity)
+    if optimum is not None and np.isfinite(optimum) and optimum > 0:
+        for panel in axes:
+            panel.axhline(
+                optimum,
+                color="black",
+                linestyle="--",
+                linewidth=1.0,
+                label=f"closed form ({quantity} {optimum:.4g})",
+            )
+            panel.legend(fontsize="small", frameon=False)
     return fig
 
 

@@ -679,10 +679,15 @@ def test_sweep_table_and_figure_show_the_same_mse(in_tmp, capsys, drawn):
     code, out, _ = main(capsys, "sweep", "--epochs", "4", "--etas", "0.001,0.01", "-q")
     assert code == 0
     lines = out.splitlines()
-    assert "final MSE" in lines[1] and "lowest final MSE" in lines[-2]
+    assert "final MSE" in lines[1]
     finals = [float(ln.split()[2]) for ln in lines[2:4]]
+    (optimum,) = [ln for ln in lines if ln.startswith("optimum: MSE ")]
+    optimum = float(optimum.split()[2])
+    assert "(MSE " in next(ln for ln in lines if ln.startswith("best eta: "))
     (fig,) = drawn
     left, right = fig.axes
     assert left.get_ylabel() == "training MSE"
     assert right.get_ylabel() == "final training MSE (diverged: top)"
     np.testing.assert_allclose(right.get_lines()[0].get_ydata(), finals, rtol=1e-4)
+    for ax in (left, right):
+        assert f"closed form (MSE {optimum:.4g})" in legend_texts(ax)

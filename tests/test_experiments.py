@@ -85,6 +85,10 @@ def test_sweep_curves_are_twice_the_objective(small):
     for got, objective in zip(result.curves, plain.curves, strict=True):
         np.testing.assert_allclose(got, 2 * np.asarray(objective))
     np.testing.assert_allclose(result.final, 2 * plain.final_loss)
+    assert result.optimum == pytest.approx(2 * plain.optimum)
+    np.testing.assert_allclose(result.final_mse, 2 * plain.objective)
+    np.testing.assert_array_equal(result.near_optimum, plain.near_optimum)
+    assert result.advice == plain.advice
     assert result.best_eta == plain.best_eta
     assert result.verdicts == list(plain.verdicts)
 

@@ -414,6 +414,7 @@ def cmd_sweep(args):
         result.verdicts,
         result.final,
         result.best_eta,
+        optimum=result.optimum,
         quantity=MSE,
     )
     fig.suptitle(
@@ -430,20 +431,78 @@ def cmd_sweep(args):
 
 
 def _text_sweep(result):
-    lines = [f"{'eta':>10}  {'verdict':<9} {'final MSE':>12} {'epochs':>7}"]
-    for eta, verdict, final, curve in zip(
-        result.etas, result.verdicts, result.final, result.curves, strict=True
-    ):
-        best = result.best_eta is not None and eta == result.best_eta
+    """Return the sweep's table in MSE: a run per rate, the optimum, the best rate.
+
+    The same report as :class:`fastsgd.SweepResult`'s text (which is in the
+    units of ``loss_curve_``, the objective), in the command line's MSE.
+    """
+    r = result
+    exact = r.optimum is not None and len(r.final_mse) == len(r.etas)
+    head = f"{'eta':>10}  {'verdict':<9} {'final MSE':>12} {'epochs':>7}"
+    lines = [head + ("  vs optimum" if exact else "")]
+    for i, eta in enumerate(r.etas):
+        best = r.best_eta is not None and eta == r.best_eta
+        gap = f"  {_above(r.final_mse[i], r.optimum):>10}" if exact else ""
         lines.append(
-            f"{eta:>10.3g}  {verdict:<9} {final:>12.5g} {len(curve):>7d}"
-            + ("  <- best" if best else "")
+            f"{eta:>10.3g}  {r.verdicts[i]:<9} {r.final[i]:>12.5g} "
+            f"{len(r.curves[i]):>7d}{gap}" + ("  <- best" if best else "")
         )
-    if result.best_eta is None:
-        lines.append("best eta: none - every rate exploded; try smaller rates")
-    else:
+    if exact:
         lines.append(
-            f"best eta: {result.best_eta:g} (the largest healthy rate within "
-            f"{result.best_rtol:.0%} of the lowest final MSE)"
+            f"optimum: MSE {r.optimum:.5g} (closed_form; vs optimum: each run's "
+            "final model on the training data)"
         )
+    lines.append(_best_line(r))
+    if r.advice:
+        lines.append("advice:")
+        lines += [f"  {i}. {a}" for i, a in enumerate(r.advice, 1)]
+    if r.warnings:
+        lines.append("warnings:")
+        lines += [f"  - {w}" for w in r.warnings]
     return "\n".join(lines)
+
+
+def _best_line(r):
+    if r.best_eta is None:
+        if all(v == "explodes" for v in r.verdicts):
+            if r.scale_first:
+                return (
+                    "best eta: none - every rate exploded; the features are badly "
+                    "scaled: scale them first (advice 1), else try smaller rates"
+                )
+            return "best eta: none - every rate exploded; try smaller rates"
+        return "best eta: none - " + _none_near(r)
+    i = int(np.flatnonzero(r.etas == r.best_eta)[0])
+    if r.verdicts[i] == "healthy":
+        where = "the runs near the optimum" if r.optimum is not None else "the runs"
+        return (
+            f"best eta: {r.best_eta:g} (the largest healthy rate within "
+            f"{r.best_rtol:.0%} of the lowest final MSE of {where})"
+        )
+    return f"best eta: {r.best_eta:g} (the lowest final MSE; no run was healthy)"
+
+
+def _none_near(r):
+    """Say that no rate got near the optimum, and how close the closest got."""
+    mse = np.where(np.isfinite(r.final_mse), r.final_mse, np.inf)
+    j = int(np.argmin(mse)) if mse.size else 0
+    if not mse.size or not np.isfinite(mse[j]):
+        return "no rate got near the optimum"
+    above = _above(mse[j], r.optimum)
+    above = (
+        f"at {above} the optimum" if above.endswith("x") else f"{above[1:]} above it"
+    )
+    return (
+        f"no rate got near the optimum (MSE {r.optimum:.5g}); the closest, eta "
+        f"{r.etas[j]:g}, ended {above}"
+    )
+
+
+def _above(value, optimum):
+    """Format how far ``value`` ends above ``optimum``: +31.0% or 292x."""
+    if not np.isfinite(value):
+        return "-"
+    if optimum <= 0:
+        return f"+{value:.3g}"
+    ratio = value / optimum
+    return f"{ratio:.3g}x" if ratio >= 10 else f"{ratio - 1.0:+.1%}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -31,15 +31,30 @@ class LrSweepResult:
     verdicts : list of str
         :func:`fastsgd.diagnose`'s verdict on each run.
     best_eta : float or None
-        The recommended rate; None when every run exploded.
+        The recommended rate; None when every run exploded or none got near
+        the optimum.
     best_rtol : float
         ``best_eta``'s rule: the largest healthy rate within this fraction
-        of the lowest final value.
+        of the lowest final value (of the runs near the optimum).
     diverged : list of bool
         Whether each run was stopped as diverged.
     fixes : list of str
         The first fix :func:`fastsgd.diagnose` proposes for each run that is
         not healthy ("" for a healthy one).
+    optimum : float or None
+        Training MSE of the exact least-squares solution; None when it was
+        not computed.
+    final_mse : ndarray of shape (n_rates,)
+        Training MSE of each run's final model on the whole data (NaN
+        without ``optimum`` or for a diverged run).
+    near_optimum : ndarray of bool of shape (n_rates,)
+        Whether each run got near the optimum.
+    advice : tuple of str
+        What to do when no rate was good, most promising first.
+    warnings : tuple of str
+        Problems with the data (badly scaled features).
+    scale_first : bool
+        Whether the first advice is to scale the features.
     """
 
     etas: np.ndarray
@@ -50,6 +65,12 @@ class LrSweepResult:
     best_rtol: float
     diverged: list
     fixes: list
+    optimum: float | None = None
+    final_mse: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    near_optimum: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    advice: tuple = ()
+    warnings: tuple = ()
+    scale_first: bool = False
 
 
 def sweep_rates(estimator, problem, etas, epochs, progress=None):
@@ -72,7 +93,7 @@ def sweep_rates(estimator, problem, etas, epochs, progress=None):
     -------
     LrSweepResult
     """
-    from ..diagnostics import BEST_RTOL, lr_sweep
+    from ..diagnostics import BEST_RTOL, SCALE_FIX, lr_sweep
 
     etas = np.unique(np.asarray(etas, dtype=np.float64))
     n = problem.X.shape[0]
@@ -97,6 +118,12 @@ def sweep_rates(estimator, problem, etas, epochs, progress=None):
         best_rtol=BEST_RTOL,
         diverged=[bool(d.evidence.get("diverged")) for d in found.diagnoses],
         fixes=[d.fixes[0] if d.verdict != "healthy" else "" for d in found.diagnoses],
+        optimum=None if found.optimum is None else 2.0 * found.optimum,
+        final_mse=mse_curve(found.objective),
+        near_optimum=np.asarray(found.near_optimum, dtype=bool),
+        advice=tuple(found.advice),
+        warnings=tuple(found.warnings),
+        scale_first=bool(found.advice) and found.advice[0] == SCALE_FIX,
     )
 
 
