@@ -27,7 +27,7 @@ _SUMMARY: list = []
 @pytest.fixture(scope="session", autouse=True)
 def warm_kernels():
     """Load (or compile) both dtypes of the dense and CSR kernels once."""
-    fb._warm_kernels()
+    fb.warm_kernels()
 
 
 @pytest.fixture(scope="session")
@@ -108,7 +108,7 @@ def side_by_side(benchmark, request):
             results["fastsgd"] = model
             return model
 
-        with warnings.catch_warnings(), fb._gc_paused():
+        with warnings.catch_warnings(), fb.gc_paused():
             warnings.simplefilter("ignore")  # divergence is recorded below
             benchmark.pedantic(
                 timed, setup=setup, rounds=rounds, warmup_rounds=warmup, iterations=1

@@ -1,40 +1,68 @@
 """Smoke tests of `fastsgd bench` (fastsgd.bench): tiny sizes, no timing checks.
 
-The documented JSON keys (the module docstring) are parsed and compared with
-what a run returns and writes, so the documentation and the output cannot
-drift apart.
+The JSON schema (the dataclasses of ``fastsgd.bench.schema``) is read and
+compared with what a run returns and writes, so the schema and the output
+cannot drift apart.
 """
 
 import argparse
+import dataclasses
 import json
 import re
+import typing
 import warnings
+from types import UnionType
 
 import numpy as np
 import pytest
 
 from fastsgd import bench as fb
+from fastsgd.bench import report, schema, timing
 
 TYPES = {
-    "str": (str,),
-    "int": (int,),
-    "float": (int, float),
-    "bool": (bool,),
-    "dict": (dict,),
-    "list": (list,),
+    str: (str,),
+    int: (int,),
+    float: (int, float),
+    bool: (bool,),
+    dict: (dict,),
+    list: (list,),
 }
 
 
+def _key_spec(hint):
+    """Return ((JSON types), nullable, nested dataclass or None) of a field type."""
+    nullable = False
+    if typing.get_origin(hint) in (typing.Union, UnionType):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        nullable = len(args) < len(typing.get_args(hint))
+        (hint,) = args
+    nested = None
+    if dataclasses.is_dataclass(hint):
+        nested, base = hint, dict
+    else:
+        base = typing.get_origin(hint) or hint
+        items = typing.get_args(hint)
+        if items and dataclasses.is_dataclass(items[-1]):
+            nested = items[-1]  # list[Row], dict[str, Competitor]
+    return TYPES[base], nullable, nested
+
+
 def documented_keys():
-    """Return {section: {key: (types, nullable)}} from the module docstring."""
-    part = fb.__doc__.split("JSON document", 1)[1]
-    pieces = re.split(r"\nSection ``(\w+)``:\n", part)
+    """Return {section: {key: (types, nullable)}} from the schema dataclasses.
+
+    A section is named after the field that holds it (``top``: the document).
+    """
     sections = {}
-    for name, body in zip(pieces[1::2], pieces[2::2], strict=True):
+    todo = [("top", schema.BenchResults)]
+    while todo:
+        name, cls = todo.pop()
+        hints = typing.get_type_hints(cls)
         keys = {}
-        for key, typ in re.findall(r"``(\w+)`` \((\w+\??)\)", body):
-            nullable = typ.endswith("?")
-            keys[key] = (TYPES[typ.rstrip("?")], nullable)
+        for field in dataclasses.fields(cls):
+            types_, nullable, nested = _key_spec(hints[field.name])
+            keys[field.name] = (types_, nullable)
+            if nested is not None:
+                todo.append((field.name, nested))
         sections[name] = keys
     return sections
 
@@ -79,6 +107,22 @@ def test_documented_sections_are_complete():
     }
     assert set(sections) == expected
     assert "rows" in sections["top"] and "speedup" in sections["competitors"]
+
+
+def test_every_schema_field_is_documented():
+    classes = {schema.BenchResults}
+    for cls in list(vars(schema).values()):
+        if dataclasses.is_dataclass(cls):
+            classes.add(cls)
+    assert len(classes) == 9
+    for cls in classes:
+        doc = cls.__doc__.split("Attributes\n    ----------\n", 1)[1]
+        names = set()
+        for line in doc.splitlines():
+            m = re.match(r"    (\w+(?:, \w+)*) : \S", line)
+            if m:
+                names.update(m.group(1).split(", "))
+        assert names == {f.name for f in dataclasses.fields(cls)}, cls.__name__
 
 
 def test_results_match_the_documented_schema(tiny):
@@ -258,9 +302,9 @@ def test_torch_fit_matches_fastsgd_when_installed():
 
 
 def test_epoch_time_is_the_difference_of_two_fits():
-    assert fb._epoch_time(5.0, 1.0, 5) == pytest.approx(1.0)
+    assert timing.epoch_time(5.0, 1.0, 5) == pytest.approx(1.0)
     # timing noise can make the difference tiny or negative: floored
-    assert fb._epoch_time(1.0, 1.2, 5) == pytest.approx(0.01 * 1.0 / 5)
+    assert timing.epoch_time(1.0, 1.2, 5) == pytest.approx(0.01 * 1.0 / 5)
 
 
 def test_crossover_of_time_to_accuracy():
@@ -272,13 +316,13 @@ def test_crossover_of_time_to_accuracy():
 
     cf = series("closed_form", [0.001, 0.01, 1.0])
     by = {"closed_form": cf, "sgd": series("sgd", [0.01, 0.01, 0.1])}
-    where, d = fb._crossover(by)
+    where, d = report.crossover(by)
     assert where == "between" and d == pytest.approx(100.0)
     by["sgd"] = series("sgd", [0.01, 0.1, 0.1])
-    where, d = fb._crossover(by)
+    where, d = report.crossover(by)
     assert where == "between" and 100 < d < 1000
     by["sgd"] = series("sgd", [0.0001, 0.001, 0.1])
-    assert fb._crossover(by) == ("everywhere", 10.0)
+    assert report.crossover(by) == ("everywhere", 10.0)
     by["sgd"] = series("sgd", [0.1, 0.1, 2.0])
-    assert fb._crossover(by) == ("nowhere", None)
-    assert fb._crossover({"sgd": by["sgd"]}) == (None, None)
+    assert report.crossover(by) == ("nowhere", None)
+    assert report.crossover({"sgd": by["sgd"]}) == (None, None)

@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 
 from fastsgd import cli
+from fastsgd._util import atomic_path, progress_bar, progress_reports
+from fastsgd.cli.model import EpochTap
 from fastsgd.datasets import load_file
 
 pytest.importorskip("matplotlib")
@@ -406,12 +408,12 @@ def test_bench_is_registered_only_when_present(monkeypatch):
 def test_atomic_write_leaves_nothing_on_failure(tmp_path):
     target = tmp_path / "out.png"
     with pytest.raises(RuntimeError):
-        with cli._atomic(target) as tmp:
+        with atomic_path(target) as tmp:
             with open(tmp, "wb") as fh:
                 fh.write(b"half")
             raise RuntimeError("boom")
     assert only_files(tmp_path) == []
-    with cli._atomic(target) as tmp:
+    with atomic_path(target) as tmp:
         with open(tmp, "wb") as fh:
             fh.write(b"whole")
     assert target.read_bytes() == b"whole"
@@ -425,28 +427,49 @@ class FakeTTY(io.StringIO):
 
 def test_progress_bar_draws_on_a_tty_and_disappears():
     stream = FakeTTY()
-    bar = cli.Progress(4, "fit", stream=stream)
-    assert bar.enabled
-    bar.update(4, "loss 0.5  1.2M samples/s")
-    drawn = stream.getvalue()
-    assert drawn.startswith("\rfit [" + "#" * 20 + "] 4/4 loss 0.5")
+    bar = progress_bar(4, "fit", file=stream, mininterval=0)
+    assert not bar.disable
+    bar.set_postfix_str("loss 0.5  1.2M samples/s", refresh=False)
+    bar.update(4)
+    drawn = stream.getvalue().split("\r")[-1]
+    assert drawn.startswith("fit: 100%")
+    assert "| 4/4 [" in drawn and drawn.endswith("loss 0.5  1.2M samples/s]")
     bar.close()
-    assert stream.getvalue().endswith("\r\x1b[K")
+    assert stream.getvalue().split("\r")[-2].strip() == ""  # erased
     silent = io.StringIO()
-    bar = cli.Progress(4, "fit", stream=silent)
-    bar.update(4, "x")
+    bar = progress_bar(4, "fit", file=silent)
+    bar.update(4)
     bar.close()
     assert silent.getvalue() == ""
-    forced_off = cli.Progress(4, "fit", stream=FakeTTY(), enabled=False)
-    forced_off.update(4)
-    assert forced_off.stream.getvalue() == ""
+    forced_off = FakeTTY()
+    bar = progress_bar(4, "fit", file=forced_off, quiet=True)
+    bar.update(4)
+    bar.close()
+    assert forced_off.getvalue() == ""
+
+
+def test_progress_reports_draw_each_finished_run():
+    stream = FakeTTY()
+    with progress_reports("training", file=stream) as report:
+        report(1, 3, "first")
+        assert stream.getvalue().split("\r")[-1].startswith("training:  33%")
+        assert "1/3" in stream.getvalue() and "first]" in stream.getvalue()
+        report(3, 3, "last")
+        assert "3/3" in stream.getvalue() and "last]" in stream.getvalue()
+    assert stream.getvalue().split("\r")[-2].strip() == ""  # erased
+    silent = io.StringIO()
+    with progress_reports("training", file=silent) as report:
+        report(1, 1, "x")
+    assert silent.getvalue() == ""
 
 
 def test_quiet_turns_the_bar_off():
     ns = cli.build_parser().parse_args(["compare", "--quiet"])
-    assert cli._bar_enabled(ns) is False
+    assert progress_bar(3, "x", quiet=ns.quiet, file=FakeTTY()).disable is True
     ns = cli.build_parser().parse_args(["compare"])
-    assert cli._bar_enabled(ns) is None  # decided by isatty
+    # decided by isatty
+    assert not progress_bar(3, "x", quiet=ns.quiet, file=FakeTTY()).disable
+    assert progress_bar(3, "x", quiet=ns.quiet, file=io.StringIO()).disable is True
 
 
 def test_epoch_tap_reads_the_verbose_fit_output(table_data):
@@ -456,14 +479,14 @@ def test_epoch_tap_reads_the_verbose_fit_output(table_data):
 
     X, y = table_data
     stream = FakeTTY()
-    bar = cli.Progress(6, "fit", stream=stream)
-    bar._last = -1e9
-    tap = cli._EpochTap(bar, X.shape[0])
+    bar = progress_bar(6, "fit", file=stream, mininterval=0)
+    tap = EpochTap(bar, X.shape[0])
     model = SGDRegressor(max_iter=6, tol=None, verbose=1, eta0=1e-4)
     with contextlib.redirect_stdout(tap):
         model.fit(X, y)
     assert tap.epoch == 6
-    assert "6/6 loss" in stream.getvalue() and "samples/s" in stream.getvalue()
+    drawn = stream.getvalue().split("\r")[-1]
+    assert "6/6 [" in drawn and ", loss " in drawn and "samples/s" in drawn
 
 
 def test_load_file_errors(tmp_path):
@@ -595,3 +618,76 @@ def test_fit_reports_divergence_in_the_first_epoch_consistently(
     assert "the loss curve keeps 0 epochs from before the blow-up" in out
     assert " 1 epochs" not in out
     assert "evidence: 0 epochs" in err
+
+
+# ------------------------------------------- one loss in tables and figures
+@pytest.fixture
+def drawn(monkeypatch):
+    """Keep the figures the commands save (and save them as usual)."""
+    from fastsgd import plotting
+
+    figures = []
+    real = plotting.save_figure
+
+    def keep(fig, path, **kw):
+        figures.append(fig)
+        real(fig, path, **kw)
+
+    monkeypatch.setattr(plotting, "save_figure", keep)
+    return figures
+
+
+def legend_texts(ax):
+    return [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_compare_table_and_figure_show_the_same_mse(in_tmp, capsys, drawn):
+    code, out, _ = main(
+        capsys, "compare", "--optimizers", "closed,gd,adam", "--epochs", "5", "-q"
+    )
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[1].split()[:3] == ["method", "final", "MSE"]
+    closed = float(lines[3].split()[2])  # "closed form  0.25124 ..."
+    (fig,) = drawn
+    left, right = fig.axes
+    assert left.get_ylabel() == "training MSE"
+    assert right.get_ylabel() == "training MSE - closed-form optimum"
+    assert "MSE" in left.get_title()
+    (reference,) = [t for t in legend_texts(left) if t.startswith("closed form")]
+    assert reference == f"closed form (MSE {closed:.4g})"
+    optimum = [ln for ln in left.get_lines() if ln.get_label() == reference][0]
+    assert optimum.get_ydata()[0] == pytest.approx(closed, rel=1e-4)
+
+
+def test_lr_test_table_and_figure_show_the_same_mse(in_tmp, capsys, drawn):
+    code, out, _ = main(
+        capsys, "compare", "--scenario", "lr-test", "--epochs", "6", "-q"
+    )
+    assert code == 0
+    lines = out.splitlines()
+    assert "final MSE" in lines[1]
+    finals = [float(ln.split()[3]) for ln in lines[3:6]]
+    (fig,) = drawn
+    (ax,) = fig.axes
+    assert ax.get_ylabel() == "training MSE"
+    ends = [ln.get_ydata()[-1] for ln in ax.get_lines() if ln.get_label()[0] != "_"]
+    np.testing.assert_allclose(ends, finals, rtol=1e-4)
+
+
+def test_sweep_table_and_figure_show_the_same_mse(in_tmp, capsys, drawn):
+    code, out, _ = main(capsys, "sweep", "--epochs", "4", "--etas", "0.001,0.01", "-q")
+    assert code == 0
+    lines = out.splitlines()
+    assert "final MSE" in lines[1]
+    finals = [float(ln.split()[2]) for ln in lines[2:4]]
+    (optimum,) = [ln for ln in lines if ln.startswith("optimum: MSE ")]
+    optimum = float(optimum.split()[2])
+    assert "(MSE " in next(ln for ln in lines if ln.startswith("best eta: "))
+    (fig,) = drawn
+    left, right = fig.axes
+    assert left.get_ylabel() == "training MSE"
+    assert right.get_ylabel() == "final training MSE (diverged: top)"
+    np.testing.assert_allclose(right.get_lines()[0].get_ydata(), finals, rtol=1e-4)
+    for ax in (left, right):
+        assert f"closed form (MSE {optimum:.4g})" in legend_texts(ax)

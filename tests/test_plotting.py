@@ -198,3 +198,89 @@ def test_trajectories_need_a_path():
     X, y = ravine()
     with pytest.raises(ValueError, match="no paths given"):
         P.plot_trajectories([], X, y)
+
+
+# ---------------------------------------------- naming the loss, public parts
+def test_axes_name_the_loss_they_show(data, models):
+    X, y = data
+    coef, icpt = closed_form(X, y)
+    optimum = 0.5 * np.mean((X @ coef + icpt - y) ** 2)
+    (ax,) = P.plot_loss_curves(models, optimum=optimum).axes
+    # a model's loss_curve_ is scikit-learn's objective: said so
+    assert ax.get_ylabel() == "training objective"
+    assert f"closed form (objective {optimum:.4g})" in ax.get_legend_handles_labels()[1]
+    curves = {k: 2 * np.asarray(m.loss_curve_) for k, m in models.items()}
+    (ax,) = P.plot_loss_curves(curves, optimum=2 * optimum, quantity="MSE").axes
+    assert ax.get_ylabel() == "training MSE"
+    assert f"closed form (MSE {2 * optimum:.4g})" in ax.get_legend_handles_labels()[1]
+    (ax,) = P.plot_loss_curves(curves, optimum=2 * optimum, excess=True,
+                               quantity="MSE").axes  # fmt: skip
+    assert ax.get_ylabel() == "training MSE - closed-form optimum"
+    with pytest.raises(ValueError, match="loss_curve_ is the objective"):
+        P.plot_loss_curves(models, quantity="MSE")
+    (ax,) = P.plot_validation(
+        SGDRegressor(early_stopping=True, max_iter=5, tol=None).fit(X, y)
+    ).axes[:1]
+    assert ax.get_ylabel() == "training objective"
+
+
+def test_convergence_figure(models):
+    curves = {k: np.asarray(m.loss_curve_) for k, m in models.items()}
+    steps = {"sgd": (np.linspace(2.0, 0.5, 60), 100)}
+    fig = P.plot_convergence(
+        curves, 0.2, styles=[P.method_style("gd"), P.method_style("sgd")],
+        step_curves=steps, title="left", suptitle="both", quantity="MSE",
+    )  # fmt: skip
+    left, right = fig.axes
+    labels = [ln.get_label() for ln in left.get_lines()]
+    assert labels == ["gd", "sgd", "closed form (MSE 0.2)",
+                      "sgd: MSE of every 100 steps"]  # fmt: skip
+    steps_line = left.get_lines()[3]
+    assert steps_line.get_xdata()[-1] == pytest.approx(len(curves["sgd"]))
+    assert right.get_ylabel() == "training MSE - closed-form optimum"
+    assert fig.get_suptitle() == "both"
+    assert P.method_style("adamw")["linestyle"] == "--"
+    # no right panel without a positive optimum, a note without runs
+    fig = P.plot_convergence(curves, 0.0)
+    assert not fig.axes[1].get_lines()
+    assert P.plot_convergence({}, 0.2).axes[0].texts[0].get_text() == (
+        "closed form only"
+    )
+    png_bytes(fig)
+
+
+def test_lecture_figures():
+    fig, axes = P.subplots(ncols=2, figsize=(8.0, 3.0))
+    assert len(axes) == 2 and tuple(fig.get_size_inches()) == (8.0, 3.0)
+    assert P.plot_gradient_noise([1, 2, 4], [4.0, 2.0, 1.0], [4.0, 2.0, 1.0],
+                                 ax=axes[0]) is fig  # fmt: skip
+    assert axes[0].get_xscale() == "log" and len(axes[0].get_lines()) == 2
+    fig = P.plot_rate_test(
+        [0.1, 1.0, 2.0], ["a", "b", "c"], [[3.0, 2.0], [3.0, 1.0], [3.0, 9.0]],
+        ["flat", "healthy", "explodes"], [False, False, True], quantity="MSE",
+    )  # fmt: skip
+    (ax,) = fig.axes
+    assert ax.get_ylabel() == "training MSE"
+    assert [t.get_text() for t in ax.texts] == ["diverged: stopped"]
+    fig = P.plot_decay_shrink(
+        [0.1, 1.0, 10.0], ([3e-3, 1e-3, 1e-5], [1e-4] * 3),
+        ([0.5, 0.9, 1.0], [0.8] * 3), labels=["L2", "W"], epochs=3,
+    )  # fmt: skip
+    assert fig.axes[1].get_title() == "after 3 epochs"
+    fig = P.plot_sweep_curves([0.01, 0.1], [[2.0, 1.0], [2.0, np.inf]],
+                              ["healthy", "explodes"], [1.0, np.inf], 0.01,
+                              quantity="MSE")  # fmt: skip
+    assert fig.axes[1].get_ylabel() == "final training MSE (diverged: top)"
+    png_bytes(fig)
+
+
+def test_save_figure_writes_the_format_of_the_extension(tmp_path):
+    fig, _ = P.subplots()
+    P.save_figure(fig, tmp_path / "f.svg")
+    assert b"<svg" in (tmp_path / "f.svg").read_bytes()[:2000]
+    P.save_figure(fig, tmp_path / "f")
+    assert (tmp_path / "f").read_bytes().startswith(PNG)
+    assert P.figure_format("a.JPG") == "jpg"
+    with pytest.raises(ValueError, match="does not write .xyz files"):
+        P.figure_format("a.xyz")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f", "f.svg"]
