@@ -11,6 +11,7 @@ printed at the end of the session. No test asserts a wall-clock time.
 from __future__ import annotations
 
 import gc
+import inspect
 import time
 import warnings
 
@@ -70,9 +71,10 @@ def side_by_side(benchmark, request):
     """Time fastsgd (the benchmark) and competitors alternately; record ratios.
 
     ``measure(target, competitors, problem, rounds=3, warmup=1, epochs=None)``:
-    ``target`` fits fastsgd and returns the fitted estimator (its epochs are
-    timed one by one as well); ``competitors`` maps a label to a function that
-    returns a fitted estimator or ``(coef, intercept)``. A NumPy sum over the
+    ``target`` fits fastsgd and returns the fitted estimator (given one
+    argument, an ``on_epoch`` clock, its epochs are timed one by one as
+    well); ``competitors`` maps a label to a function that returns a fitted
+    estimator or ``(coef, intercept)``. A NumPy sum over the
     bytes of X runs in the same rounds as the bandwidth reference. Returns the
     ``extra_info`` dict.
     """
@@ -99,12 +101,13 @@ def side_by_side(benchmark, request):
                 results[name] = out
 
         def timed():
-            with fb.epoch_clock() as clock:
-                t0 = time.perf_counter()
-                model = target()
-                own.append(time.perf_counter() - t0)
-            if clock:
-                epochs.append(min(clock))
+            clock = fb.epoch_clock()
+            takes_clock = bool(inspect.signature(target).parameters)
+            t0 = time.perf_counter()
+            model = target(clock) if takes_clock else target()
+            own.append(time.perf_counter() - t0)
+            if clock.times:
+                epochs.append(min(clock.times))
             results["fastsgd"] = model
             return model
 

@@ -40,7 +40,7 @@ def test_minibatch(
     p = problem(n_samples, n_features, dtype)
     eta, extra = fb.minibatch_params(optimizer, batch_size, n_features)
 
-    def ours():
+    def ours(clock):
         return fb.make_fastsgd(
             max_iter=EPOCHS,
             optimizer=optimizer,
@@ -50,7 +50,7 @@ def test_minibatch(
             penalty=None,
             shuffle=False,
             **extra,
-        ).fit(p.X, p.y)
+        ).fit(p.X, p.y, on_epoch=clock)
 
     eta_sk = fb.per_example_eta0(n_features)
 

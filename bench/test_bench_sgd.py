@@ -22,10 +22,10 @@ def _fits(p, sampling):
     d = p.X.shape[1]
     eta0 = fb.per_example_eta0(d, p.density)
 
-    def ours():
+    def ours(clock):
         return fb.make_fastsgd(
             max_iter=EPOCHS, eta0=eta0, **fb.sampling_params(sampling)
-        ).fit(p.X, p.y)
+        ).fit(p.X, p.y, on_epoch=clock)
 
     def sklearn():
         return fb.make_sklearn(max_iter=EPOCHS, eta0=eta0).fit(p.X, p.y)

@@ -16,7 +16,7 @@ import pytest
 
 from fastsgd import cli
 from fastsgd._util import atomic_path, progress_bar, progress_reports
-from fastsgd.cli.model import EpochTap
+from fastsgd.cli.model import EpochBar
 from fastsgd.datasets import load_file
 
 pytest.importorskip("matplotlib")
@@ -178,6 +178,59 @@ def test_fit_and_predict_end_to_end(tmp_path, table_data):
     assert only_files(tmp_path) == [
         "model.joblib", "new.csv", "pred.csv", "train.csv",
     ]  # fmt: skip
+
+
+def _messy_csv(path, X, y):
+    """The table with an id, a text column and missing values in rows 3 and 7."""
+    lines = ["id,city,f0,f1,f2,f3,target"]
+    for i, (row, t) in enumerate(zip(X, y, strict=True)):
+        cells = [repr(float(v)) for v in row]
+        if i == 2:
+            cells[1] = ""  # f1 missing in data row 3
+        if i == 6:
+            cells[3] = "NA"  # f3 missing in data row 7
+        lines.append(
+            ",".join([str(1000 + i), f'"town {i % 5}"', *cells, repr(float(t))])
+        )
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_fit_names_a_missing_value_and_drops_or_imputes(tmp_path, table_data):
+    X, y = table_data
+    _messy_csv(tmp_path / "messy.csv", X, y)
+    base = ["fit", "messy.csv", "--target", "target", "-q", "--optimizer", "adam"]
+    base += ["--eta0", "0.05", "--batch-size", "16"]
+    # a text column: named, and --ignore leaves it out
+    result = run(tmp_path, *base)
+    assert result.returncode == 2 and "city" in result.stderr, result.stderr
+    result = run(tmp_path, *base, "--ignore", "id", "city")
+    assert result.returncode == 2, result.stdout
+    assert "f1" in result.stderr and "row 3" in result.stderr, result.stderr
+    assert "--missing drop" in result.stderr  # the command's words
+    result = run(tmp_path, *base, "--ignore", "id", "city", "--missing", "drop")
+    assert result.returncode == 0, result.stderr
+    assert "298 rows x 4 features" in result.stdout
+    assert "left out 2 rows" in result.stdout
+    result = run(
+        tmp_path, *base, "--ignore", "id", "city", "--missing", "mean",
+        "-o", "mean.joblib",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "300 rows x 4 features" in result.stdout
+    model = joblib.load(tmp_path / "mean.joblib")
+    assert model.fastsgd_feature_names_ == ["f0", "f1", "f2", "f3"]
+    # every column's training mean: a new file may miss values anywhere
+    assert set(model.fastsgd_fill_values_) == {"f0", "f1", "f2", "f3"}
+    # predict reads only the model's columns (the text one is never parsed)
+    # and fills missing values as the fit did
+    result = run(tmp_path, "predict", "mean.joblib", "messy.csv")
+    assert result.returncode == 0, result.stderr
+    pred = np.array(result.stdout.splitlines()[1:], dtype=float)
+    assert pred.shape == (300,) and np.all(np.isfinite(pred))
+    filled = X.copy()
+    filled[2, 1] = model.fastsgd_fill_values_["f1"]
+    filled[6, 3] = model.fastsgd_fill_values_["f3"]
+    np.testing.assert_allclose(pred, model.predict(filled), rtol=1e-12)
 
 
 @pytest.mark.parametrize(
@@ -472,18 +525,16 @@ def test_quiet_turns_the_bar_off():
     assert progress_bar(3, "x", quiet=ns.quiet, file=io.StringIO()).disable is True
 
 
-def test_epoch_tap_reads_the_verbose_fit_output(table_data):
-    import contextlib
-
+def test_epoch_bar_follows_the_fit_through_on_epoch(table_data, capsys):
     from fastsgd import SGDRegressor
 
     X, y = table_data
     stream = FakeTTY()
     bar = progress_bar(6, "fit", file=stream, mininterval=0)
-    tap = EpochTap(bar, X.shape[0])
-    model = SGDRegressor(max_iter=6, tol=None, verbose=1, eta0=1e-4)
-    with contextlib.redirect_stdout(tap):
-        model.fit(X, y)
+    tap = EpochBar(bar, X.shape[0])
+    model = SGDRegressor(max_iter=6, tol=None, eta0=1e-4)
+    model.fit(X, y, on_epoch=tap)
+    assert capsys.readouterr().out == ""  # no verbose output parsed any more
     assert tap.epoch == 6
     drawn = stream.getvalue().split("\r")[-1]
     assert "6/6 [" in drawn and ", loss " in drawn and "samples/s" in drawn

@@ -174,10 +174,11 @@ def _race_rows(problem, group, variants, competitors, epochs, repeats, one_epoch
 
     def fastsgd_fit(name, params):
         def fit():
-            with epoch_clock() as times:
-                models[name] = make_fastsgd(max_iter=epochs, **params).fit(X, y)
-            if times:
-                clocks[name] = min(clocks.get(name, math.inf), min(times))
+            clock = epoch_clock()
+            model = make_fastsgd(max_iter=epochs, **params)
+            models[name] = model.fit(X, y, on_epoch=clock)
+            if clock.times:
+                clocks[name] = min(clocks.get(name, math.inf), min(clock.times))
 
         return fit
 

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 from .._util import check_int
 
-__all__ = ["epoch_clock", "epoch_time", "gc_paused", "race"]
+__all__ = ["EpochClock", "epoch_clock", "epoch_time", "gc_paused", "race"]
 
 
 def race(contenders, repeats, warmup=1):
@@ -68,44 +68,25 @@ def gc_paused():
             gc.enable()
 
 
-@contextmanager
-def epoch_clock():
-    """Time each compiled epoch that ``SGDRegressor`` runs inside the block.
+class EpochClock:
+    """An ``on_epoch`` callback that records each epoch's compiled-call time.
 
-    Wraps the compiled kernels that fits obtain from ``_kernels._select``
-    (each epoch is one call of one) in a timer for the duration of the block.
-    Not thread-safe: meant for a benchmark's own process.
-
-    Yields
-    ------
-    list of float
-        Filled with the duration of each epoch call, in seconds.
+    Pass it to a fit (``model.fit(X, y, on_epoch=clock)``): ``clock.times``
+    then holds, per epoch, the seconds of its one compiled call
+    (:attr:`fastsgd.EpochInfo.seconds`), without the Python work around it.
     """
-    from .._kernels import _select
 
-    times: list[float] = []
-    compiled = _select.compiled
+    def __init__(self):
+        self.times: list[float] = []
 
-    def timed_compiled(kernel, args):
-        return _timed(compiled(kernel, args), times)
-
-    _select.compiled = timed_compiled
-    try:
-        yield times
-    finally:
-        _select.compiled = compiled
+    def __call__(self, info) -> None:
+        """Record the epoch just run."""
+        self.times.append(info.seconds)
 
 
-def _timed(fn, times):
-    perf = time.perf_counter
-
-    def timed(*args):
-        t0 = perf()
-        out = fn(*args)
-        times.append(perf() - t0)
-        return out
-
-    return timed
+def epoch_clock() -> EpochClock:
+    """Return a new :class:`EpochClock` (an ``on_epoch`` callback)."""
+    return EpochClock()
 
 
 def epoch_time(fit_many, fit_one, epochs):

@@ -129,21 +129,38 @@ def ratio(value, ref, floor, digits):
 
 
 # -------------------------------------------------------------------- data
-def read_user_file(path, target):
-    """Return ``(X, y, names)`` of a data file; a problem with it exits 2."""
-    from ..datasets import load_file
+def read_user_file(path, target, *, ignore=None, missing="error"):
+    """Return the :class:`fastsgd.datasets.Table` of a data file.
+
+    ``ignore``: columns to leave out; ``missing``: ``'error'``, ``'drop'``
+    or ``'mean'`` (see :func:`fastsgd.datasets.load_table`).  A problem with
+    the file exits with status 2 and a message in the command's words.
+    """
+    from ..datasets import load_table
 
     if target is None:
         raise CLIError(f"--target is needed to read {path}: name the target column")
     try:
-        X, y, names = load_file(path, target)
+        table = load_table(path, target, ignore=ignore or None, missing=missing)
     except FileNotFoundError:
         raise CLIError(f"no such file: {path}") from None
     except (ValueError, ImportError, OSError) as exc:
-        raise CLIError(str(exc)) from None
-    if X.shape[0] < 2:
-        raise CLIError(f"{path} has {X.shape[0]} data row(s); need at least 2")
-    return X, y, names
+        raise CLIError(cli_words(str(exc))) from None
+    if table.X.shape[0] < 2:
+        raise CLIError(f"{path} has {table.X.shape[0]} data row(s); need at least 2")
+    return table
+
+
+def cli_words(message):
+    """Return a library message in the command's words (its options, not kwargs)."""
+    for kwarg, option in (
+        ("missing='drop'", "--missing drop"),
+        ("missing='mean'", "--missing mean"),
+        ("missing='error'", "--missing error"),
+        ("ignore=", "--ignore "),
+    ):
+        message = message.replace(kwarg, option)
+    return message
 
 
 def load_problem(args, default="well", need_two=False):
@@ -156,9 +173,13 @@ def load_problem(args, default="well", need_two=False):
     if data in EMBEDDED:
         problem = embedded_problem(data, seed=args.seed, two_features=need_two)
     else:
-        X, y, names = read_user_file(data, args.target)
+        table = read_user_file(data, args.target)
         problem = table_problem(
-            data, X, y, names, standardize=not getattr(args, "no_standardize", False)
+            data,
+            table.X,
+            table.y,
+            table.feature_names,
+            standardize=not getattr(args, "no_standardize", False),
         )
     if need_two and problem.X.shape[1] != 2:
         raise CLIError(

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import math
 import os
-import re
 import sys
 import time
 import warnings
@@ -14,46 +11,29 @@ import warnings
 import numpy as np
 
 from .._util import atomic_path, format_rate, progress_bar
-from .common import CLIError, check_output, read_user_file
+from .common import CLIError, check_output, cli_words, read_user_file
 
 
-class EpochTap(io.TextIOBase):
-    """Stands in for stdout during a verbose fit; advances a bar per epoch.
+class EpochBar:
+    """An ``on_epoch`` callback that advances a bar over the epochs of a fit.
 
-    The estimator's ``verbose`` output (scikit-learn's format: ``-- Epoch k``
-    then ``... Avg. loss: x ...``) is parsed, not printed; ``bar`` is a
-    ``tqdm`` bar over the epochs.
+    ``bar`` is a ``tqdm`` bar; each epoch's :class:`fastsgd.EpochInfo` sets its
+    count, the epoch's mean loss and the rows read per second so far.
     """
-
-    _epoch = re.compile(r"-- Epoch (\d+)")
-    _loss = re.compile(r"Avg\. loss: ([-+0-9.eEinfa]+)")
 
     def __init__(self, bar, n_rows):
         self.bar = bar
         self.n_rows = n_rows
-        self.started = time.perf_counter()
         self.epoch = 0
 
-    def writable(self):
-        """Return True: a fit writes its verbose lines here."""
-        return True
-
-    def write(self, s):
-        """Read the epoch number and its loss from ``s``; advance the bar."""
-        m = self._epoch.search(s)
-        if m:
-            self.epoch = int(m.group(1))
-        m = self._loss.search(s)
-        if m:
-            rate = (
-                self.epoch * self.n_rows / max(time.perf_counter() - self.started, 1e-9)
-            )
-            self.bar.set_postfix_str(
-                f"loss {float(m.group(1)):.4g}  {format_rate(rate)} samples/s",
-                refresh=False,
-            )
-            self.bar.update(self.epoch - self.bar.n)
-        return len(s)
+    def __call__(self, info):
+        """Show the epoch just run."""
+        self.epoch = info.epoch
+        rate = info.epoch * self.n_rows / max(info.elapsed, 1e-9)
+        self.bar.set_postfix_str(
+            f"loss {info.mean_loss:.4g}  {format_rate(rate)} samples/s", refresh=False
+        )
+        self.bar.update(info.epoch - self.bar.n)
 
 
 def _regressor(args):
@@ -85,17 +65,16 @@ def _fit_with_bar(model, reg, X, y, args):
     from ..linear_model import DivergenceWarning
 
     bar = progress_bar(args.epochs, "fit", quiet=args.quiet)
+    fit_params = {}
+    if not bar.disable:
+        # the estimator's per-epoch callback, routed to a Pipeline's last step
+        name = "on_epoch" if model is reg else f"{model.steps[-1][0]}__on_epoch"
+        fit_params[name] = EpochBar(bar, X.shape[0])
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
             warnings.simplefilter("always", DivergenceWarning)
-            if not bar.disable:
-                reg.set_params(verbose=1)
-                with contextlib.redirect_stdout(EpochTap(bar, X.shape[0])):
-                    model.fit(X, y)
-                reg.set_params(verbose=0)
-            else:
-                model.fit(X, y)
+            model.fit(X, y, **fit_params)
     except ValueError as exc:
         raise CLIError(f"cannot fit {args.data}: {exc}") from None
     finally:
@@ -126,7 +105,10 @@ def cmd_fit(args):
     from ..diagnostics import diagnose
 
     output = check_output(args.output, "model")
-    X, y, names = read_user_file(args.data, args.target)
+    table = read_user_file(
+        args.data, args.target, ignore=args.ignore, missing=args.missing
+    )
+    X, y, names = table.X, table.y, table.feature_names
     reg = _regressor(args)
     model = reg if args.no_standardize else make_pipeline(StandardScaler(), reg)
     start = time.perf_counter()
@@ -138,6 +120,13 @@ def cmd_fit(args):
         f"fastsgd fit: {args.data}: {X.shape[0]} rows x {X.shape[1]} features, "
         f"target {args.target!r}"
     )
+    if table.n_dropped:
+        print(f"  left out {table.n_dropped} rows with missing values (--missing drop)")
+    if table.fill_values:
+        print(
+            "  filled missing values with the column means (--missing mean; "
+            "predict fills them the same way)"
+        )
     if reg.diverged_:
         # the blow-up is rolled back: the diagnosis counts the epochs kept
         ran = (
@@ -159,7 +148,7 @@ def cmd_fit(args):
         )
         return 1
     _show_diagnosis(diag)
-    _save_model(model, names, args.target, output)
+    _save_model(model, names, args.target, table.fill_values, output)
     return 0
 
 
@@ -171,11 +160,12 @@ def _show_diagnosis(diag):
             print(f"warning: {w}", file=sys.stderr)
 
 
-def _save_model(model, names, target, output):
+def _save_model(model, names, target, fill_values, output):
     import joblib
 
     model.fastsgd_feature_names_ = list(names)
     model.fastsgd_target_ = target
+    model.fastsgd_fill_values_ = dict(fill_values)
     with atomic_path(output) as tmp:
         joblib.dump(model, tmp)
     print(f"model written to {output}")
@@ -199,24 +189,22 @@ def _load_model(path):
 
 
 def _features_for(model, path):
-    """Return the columns of ``path`` the model was trained on, in its order."""
-    from ..datasets import load_file
+    """Return the columns of ``path`` the model was trained on, in its order.
 
+    Only those columns are read (a text column the model never used is not
+    parsed); missing values are filled as ``fit --missing mean`` filled them,
+    else refused.
+    """
+    from ..datasets import load_table
+
+    wanted = getattr(model, "fastsgd_feature_names_", None)
+    fill = getattr(model, "fastsgd_fill_values_", None) or "error"
     try:
-        X, _, names = load_file(path, None)
+        X = load_table(path, None, columns=wanted, missing=fill).X
     except FileNotFoundError:
         raise CLIError(f"no such file: {path}") from None
     except (ValueError, ImportError, OSError) as exc:
-        raise CLIError(str(exc)) from None
-    wanted = getattr(model, "fastsgd_feature_names_", None)
-    if wanted is not None:
-        missing = [c for c in wanted if c not in names]
-        if missing:
-            raise CLIError(
-                f"{path} lacks column(s) {', '.join(map(repr, missing[:5]))} "
-                "the model was trained on"
-            )
-        X = X[:, [names.index(c) for c in wanted]]
+        raise CLIError(cli_words(str(exc))) from None
     expected = getattr(model, "n_features_in_", X.shape[1])
     if X.shape[1] != expected:
         raise CLIError(

@@ -218,6 +218,20 @@ def _add_fit(sub):
     )
     _add_fit_stopping(p)
     p.add_argument(
+        "--missing",
+        choices=("error", "drop", "mean"),
+        default="error",
+        help="missing values: stop naming the column and row (default), drop "
+        "their rows, or fill them with the column's mean (kept for predict)",
+    )
+    p.add_argument(
+        "--ignore",
+        nargs="+",
+        default=None,
+        metavar="COL",
+        help="columns to leave out (e.g. ids or text)",
+    )
+    p.add_argument(
         "--no-standardize",
         action="store_true",
         help="train on the raw features (no StandardScaler)",
