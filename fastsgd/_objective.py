@@ -46,9 +46,16 @@ def penalty_value(code: int, coef: np.ndarray, alpha: float, l1_ratio: float) ->
 
 
 def weighted_mean(values: np.ndarray, sample_weight: np.ndarray) -> float:
-    """Return the sample-weighted mean (0 when every weight is 0)."""
+    """Return the sample-weighted mean (0 when every weight is 0).
+
+    ``values`` of shape (n, K) (K targets): the mean over the targets of each
+    target's weighted mean.
+    """
     total = float(np.sum(sample_weight, dtype=np.float64))
     if total <= 0.0:
         return 0.0
+    if np.ndim(values) == 2:
+        weighted = np.sum(values * sample_weight[:, None], dtype=np.float64)
+        return float(weighted) / (total * values.shape[1])
     # not np.dot: a BLAS call spins up its threads, 100x slower on a busy machine
     return float(np.sum(values * sample_weight, dtype=np.float64)) / total

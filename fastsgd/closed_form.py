@@ -90,8 +90,9 @@ def closed_form(X, y, alpha=0.0, fit_intercept=True, sample_weight=None):
         path. float32 input gives float32 output, anything else float64; the
         computation is always done in float64 (a solution beyond the float32
         range raises instead of overflowing to inf).
-    y : array-like of shape (n_samples,)
-        Finite targets. Must be 1-D.
+    y : array-like of shape (n_samples,) or (n_samples, n_targets)
+        Finite targets. A 2-D y (``n_targets >= 1``) solves for every target
+        with one factorisation of the Gram matrix.
     alpha : float, default=0.0
         L2 penalty strength, a finite real in ``[0, inf)``, with the scaling of
         ``sklearn.linear_model.Ridge(alpha=alpha)`` (see above).
@@ -103,17 +104,19 @@ def closed_form(X, y, alpha=0.0, fit_intercept=True, sample_weight=None):
 
     Returns
     -------
-    coef : ndarray of shape (n_features,)
-        The coefficients ``w``, of X's dtype (float32 or float64).
-    intercept : numpy.float32 or numpy.float64
+    coef : ndarray of shape (n_features,) or (n_targets, n_features)
+        The coefficients ``w``, of X's dtype (float32 or float64); for a 2-D
+        y one row per target (as ``Ridge.coef_``).
+    intercept : numpy.float32, numpy.float64 or ndarray of shape (n_targets,)
         The intercept ``b`` as a scalar of X's dtype (0 if not
-        ``fit_intercept``).
+        ``fit_intercept``); for a 2-D y one per target.
 
     Raises
     ------
     ValueError
-        If X or y are empty, non-finite or of mismatched length, if y is not
-        1-D, if ``alpha`` is not a finite real ``>= 0``, if ``sample_weight``
+        If X or y are empty, non-finite or of mismatched length, if y is 2-D
+        with no column or has more than two dimensions, if ``alpha`` is not a
+        finite real ``>= 0``, if ``sample_weight``
         is negative, non-finite, all zero or of the wrong length, if a sparse X
         is malformed (``indptr``/``indices`` or ``row``/``col`` that do not
         describe a matrix of its shape), or if the solution is not finite in
@@ -173,6 +176,12 @@ def closed_form(X, y, alpha=0.0, fit_intercept=True, sample_weight=None):
         or alpha < 0
     ):
         raise ValueError(f"alpha must be a finite real number >= 0, got {alpha!r}.")
+    y_shape = np.shape(y)
+    if len(y_shape) == 2 and y_shape[1] == 0:
+        raise ValueError(
+            "y must be of shape (n_samples,) or (n_samples, n_targets) with "
+            f"n_targets >= 1, got an array of shape {y_shape}."
+        )
     if scipy.sparse.issparse(X):
         # before check_X_y: its conversion to CSR already trusts the indices
         check_sparse_structure(X)
@@ -185,9 +194,10 @@ def closed_form(X, y, alpha=0.0, fit_intercept=True, sample_weight=None):
         ensure_all_finite=True,
         multi_output=True,
     )
-    if y.ndim != 1:
+    if y.ndim not in (1, 2) or (y.ndim == 2 and y.shape[1] == 0):
         raise ValueError(
-            f"y must be 1-D of shape (n_samples,), got an array of shape {y.shape}."
+            "y must be of shape (n_samples,) or (n_samples, n_targets) with "
+            f"n_targets >= 1, got an array of shape {y.shape}."
         )
     s = _check_sample_weight(
         sample_weight, X, dtype=np.float64, ensure_non_negative=True
@@ -202,6 +212,8 @@ def closed_form(X, y, alpha=0.0, fit_intercept=True, sample_weight=None):
         op = _SparseCentered(X, s, sqrt_s, s_sum, fit_intercept)
     else:
         op = _DenseCentered(X, s, sqrt_s, s_sum, fit_intercept)
+    if y.ndim == 2:
+        return _closed_form_targets(op, y, s, sqrt_s, s_sum, alpha, out_dtype)
     if fit_intercept:
         y_mean = float(s @ y) / s_sum
         yc = y - y_mean
@@ -221,6 +233,27 @@ def closed_form(X, y, alpha=0.0, fit_intercept=True, sample_weight=None):
         intercept = out_dtype.type(intercept64)
     if not (np.all(np.isfinite(coef)) and np.isfinite(intercept)):
         _raise_not_finite(w, intercept64, out_dtype)
+    return coef, intercept
+
+
+def _closed_form_targets(op, y, s, sqrt_s, s_sum, alpha, out_dtype):
+    """Solve for every column of a 2-D ``y`` with one factorisation."""
+    if op.fit_intercept:
+        y_mean = (s @ y) / s_sum
+        yc = y - y_mean
+        y_mean += (s @ yc) / s_sum  # second pass: exact weighted mean
+        yc = y - y_mean
+    else:
+        y_mean = np.zeros(y.shape[1])
+        yc = y
+    b = sqrt_s[:, None] * yc
+    w = _solve(op, b, alpha)  # (n_features, n_targets)
+    intercept64 = y_mean - op.x_mean @ w if op.fit_intercept else y_mean
+    with np.errstate(over="ignore", invalid="ignore"):
+        coef = np.ascontiguousarray(w.T.astype(out_dtype))
+        intercept = intercept64.astype(out_dtype)
+    if not (np.all(np.isfinite(coef)) and np.all(np.isfinite(intercept))):
+        _raise_not_finite(w, float(np.max(np.abs(intercept64))), out_dtype)
     return coef, intercept
 
 
@@ -257,6 +290,7 @@ class _DenseCentered:
         A *= sqrt_s[:, None]
         self.A = A
         self.x_mean = x_mean
+        self.fit_intercept = fit_intercept
         self.shape = A.shape
         # Entries of A^T A carry no cancellation: rounding is relative to the diagonal.
         self.cancellation = 1.0
@@ -306,6 +340,11 @@ class _SparseCentered:
         return G, diag0
 
     def matvec(self, v):
+        if np.ndim(v) == 2:  # several targets
+            out = np.asarray(self.A0 @ v)
+            if self.fit_intercept:
+                out -= np.outer(self.sqrt_s, self.x_mean @ v)
+            return out
         v = np.ravel(v)
         out = np.asarray(self.A0 @ v).ravel()
         if self.fit_intercept:
@@ -313,6 +352,11 @@ class _SparseCentered:
         return out
 
     def rmatvec(self, u):
+        if np.ndim(u) == 2:  # several targets
+            out = np.asarray(self.A0.T @ u)
+            if self.fit_intercept:
+                out -= np.outer(self.x_mean, self.sqrt_s @ u)
+            return out
         u = np.ravel(u)
         out = np.asarray(self.A0.T @ u).ravel()
         if self.fit_intercept:
@@ -347,6 +391,8 @@ def _solve(op, b, alpha):
         tol = max(_RCOND_TOL, _PERTURB_SAFETY * n_features * cancellation * _EPS)
         factor, d, reason = _scaled_cholesky(G, diag, tol)
     if reason is None:
+        if c.ndim == 2:  # several targets: scale each column
+            d = d[:, None]
         w = d * scipy.linalg.cho_solve(factor, d * c, check_finite=False)
         w = _refine(op, b, alpha, w, factor, d)
         if np.all(np.isfinite(w)):
@@ -461,6 +507,11 @@ def _refine(op, b, alpha, w, factor, d):
 def _min_norm(op, b, alpha):
     """Minimum-norm minimiser of ``||b - A w||^2 + alpha ||w||^2``."""
     n_samples, n_features = op.shape
+    if b.ndim == 2 and isinstance(op, _SparseCentered):
+        if n_samples * n_features > _DENSIFY_MAX:  # lsqr: one target at a time
+            return np.column_stack(
+                [_min_norm(op, b[:, k], alpha) for k in range(b.shape[1])]
+            )
     if isinstance(op, _SparseCentered) and n_samples * n_features > _DENSIFY_MAX:
         A = scipy.sparse.linalg.LinearOperator(
             op.shape, matvec=op.matvec, rmatvec=op.rmatvec, dtype=np.float64
@@ -480,7 +531,7 @@ def _min_norm(op, b, alpha):
         # Ridge as least squares on [A; sqrt(alpha) I], [b; 0] (full column rank
         # in exact arithmetic; the SVD cutoff still guards absurd scales).
         A = np.vstack([A, np.sqrt(alpha) * np.eye(n_features)])
-        b = np.concatenate([b, np.zeros(n_features)])
+        b = np.concatenate([b, np.zeros((n_features, *b.shape[1:]))])
     cond = _EPS * max(A.shape)  # numpy.linalg.lstsq's default rcond
     w = scipy.linalg.lstsq(
         A, b, cond=cond, lapack_driver="gelsd", check_finite=False, overwrite_a=True

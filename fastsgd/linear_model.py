@@ -46,6 +46,58 @@ from ._training.report import VerbosePrinter
 __all__ = ["SGDRegressor", "DivergenceWarning", "RunResult"]
 
 MAX_INT = np.iinfo(np.int32).max
+# schedules the K-target kernels do not run (added by other work; see _multi)
+MULTI_UNSUPPORTED_SCHEDULES = ("auto",)
+
+
+def check_targets(y) -> bool:
+    """Check y's shape and values; tell whether it holds K >= 2 targets.
+
+    A 2-D y with no column, or with NaN or infinity in a column (named), raises
+    ``ValueError``; a single column is left to scikit-learn, which ravels it
+    with a ``DataConversionWarning``.
+    """
+    shape = getattr(y, "shape", None)
+    if shape is None:
+        y = np.asarray(y)
+        shape = y.shape
+    if len(shape) != 2 or shape[1] == 1:
+        return False
+    if shape[1] == 0:
+        raise ValueError(
+            f"y has shape {tuple(shape)}: no target column; give y of shape "
+            "(n_samples,) or (n_samples, n_targets) with n_targets >= 1."
+        )
+    if sp.issparse(y):
+        return True  # scikit-learn rejects it
+    values = np.asarray(y)
+    if values.dtype.kind in "fc":
+        finite = np.isfinite(values).all(axis=0)
+        if not finite.all():
+            k = int(np.flatnonzero(~finite)[0])
+            column = values[:, k]
+            what = "NaN" if np.isnan(column).any() else "infinity"
+            names = getattr(y, "columns", None)
+            name = f" ({names[k]!r})" if names is not None else ""
+            raise ValueError(
+                f"Input y contains {what} in target column {k}{name} of {shape[1]}."
+            )
+    return True
+
+
+def _outputs(y):
+    """Return K for y of shape (n, K), None for one target."""
+    return y.shape[1] if y.ndim == 2 else None
+
+
+def _n_targets(y) -> int:
+    """Return the number of targets of y: K for (n, K), 1 for (n,)."""
+    return y.shape[1] if y.ndim == 2 else 1
+
+
+def _n_models(coef) -> int:
+    """Return the number of targets of coefficients: K for (K, d), 1 for (d,)."""
+    return coef.shape[0] if coef.ndim == 2 else 1
 
 
 class SGDRegressor(RegressorMixin, BaseEstimator):
@@ -200,10 +252,10 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         With early stopping, end with the weights of the best validation
         score instead of the last ones (as MLPRegressor does).
     n_jobs : int or None, default=None
-        Threads for the gradient of a mini-batch (dense input, batches of at
-        least 256 rows; smaller batches run serially because starting the
-        threads costs more than they save). ``None`` means 1, ``-1`` all
-        cores. The threads used are also capped by Numba's
+        Threads for the gradient of a mini-batch (dense input, one target,
+        batches of at least 256 rows; smaller batches and several targets run
+        serially because starting the threads costs more than they save).
+        ``None`` means 1, ``-1`` all cores. The threads used are also capped by Numba's
         ``NUMBA_NUM_THREADS``, which joblib sets to 1 in its worker
         processes (``GridSearchCV(n_jobs=...)``): there a fit runs serially.
         A given thread count always gives the same model; different counts
@@ -211,10 +263,11 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
 
     Attributes
     ----------
-    coef_ : ndarray of shape (n_features,)
-        Weights, in the dtype of the training data (float32 or float64).
-    intercept_ : ndarray of shape (1,)
-        Intercept.
+    coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
+        Weights, in the dtype of the training data (float32 or float64); one
+        row per target when y has several columns.
+    intercept_ : ndarray of shape (1,) or (n_targets,)
+        Intercept (one per target).
     n_iter_ : int
         Epochs run by the last ``fit`` (1 for ``partial_fit``), including
         epochs a divergence rolled back: after a divergence in ``fit``, the
@@ -437,6 +490,13 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         if sp.issparse(X) and X.format != "csr":
             check_sparse_structure(X)  # before scipy converts it to CSR
         X = native_float32(X)
+        multi = check_targets(y)
+        if multi and self.learning_rate in MULTI_UNSUPPORTED_SCHEDULES:
+            raise ValueError(
+                f"learning_rate={self.learning_rate!r} does not support several "
+                "targets yet; fit one model per target, or choose another "
+                "learning_rate."
+            )
         X, y = validate_data(
             self,
             X,
@@ -448,6 +508,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             order=None if self.shuffle and self.sampling == "blocks" else "C",
             copy=False,
             y_numeric=True,
+            multi_output=multi,
             reset=reset,
             ensure_all_finite=finite,
         )
@@ -495,11 +556,15 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data; float32 data trains in float32, CSR trains sparse.
-        y : array-like of shape (n_samples,)
-            Targets.
-        coef_init : array-like of shape (n_features,), default=None
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Targets. Several columns train one linear model per target in the
+            same pass over X (each row read updates all of them; the loss
+            curve is the mean over the targets). A single column is raveled
+            with a ``DataConversionWarning``, as scikit-learn does.
+        coef_init : array-like of shape (n_features,) or (n_targets, \
+n_features), default=None
             Initial coefficients.
-        intercept_init : array-like of shape (1,), default=None
+        intercept_init : array-like of shape (1,) or (n_targets,), default=None
             Initial intercept.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the rows (1 for unweighted).
@@ -572,17 +637,27 @@ default=None
         X, y, sample_weight = self._validate_X_y(
             X, y, sample_weight, reset=True, finite=False
         )
-        if warm and coef_init is self.coef_ and X.shape[1] != self.coef_.shape[0]:
+        if warm and coef_init is self.coef_ and X.shape[1] != self.coef_.shape[-1]:
             raise ValueError(
                 f"X has {X.shape[1]} features, but warm_start=True continues from "
-                f"coefficients fitted on {self.coef_.shape[0]}; set "
+                f"coefficients fitted on {self.coef_.shape[-1]}; set "
                 "warm_start=False to train a new model."
+            )
+        if warm and coef_init is self.coef_ and self.coef_.shape[:-1] != y.shape[1:]:
+            raise ValueError(
+                f"y has {_n_targets(y)} target(s), but warm_start=True continues "
+                f"from a model of {_n_models(self.coef_)}; set warm_start=False "
+                "to train a new model."
             )
         val = None
         if X_val is not None:
             val = self._validate_X_y(
                 X_val, y_val, sample_weight_val, reset=False, dtype=X.dtype
             )
+            if val[1].shape[1:] != y.shape[1:]:
+                raise ValueError(
+                    f"y_val has {_n_targets(val[1])} target(s); y has {_n_targets(y)}."
+                )
             if val[1].shape[0] < 2 or np.ptp(val[1]) == 0.0:
                 raise ValueError(
                     "y_val needs at least two different values: the validation "
@@ -590,7 +665,7 @@ default=None
                 )
         # the split draws from random_state before the seed, as scikit-learn's
         rows, val = self._split(X, y, sample_weight, val)
-        self._start(X, coef_init, intercept_init, validation=val is not None)
+        self._start(X, coef_init, intercept_init, validation=val is not None, y=y)
         outcome = self._train(
             (X, y, sample_weight, rows), self.max_iter, True, val, on_epoch
         )
@@ -629,8 +704,8 @@ default=None
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             A chunk of training data.
-        y : array-like of shape (n_samples,)
-            Its targets.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Its targets (the same number of targets at every call).
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the rows.
         on_epoch : callable, default=None
@@ -655,8 +730,14 @@ default=None
         X, y, sample_weight = self._validate_X_y(
             X, y, sample_weight, reset=first, dtype=dtype, finite=False
         )
+        if not first and self._run_state.outputs != _outputs(y):
+            raise ValueError(
+                f"y has {_n_targets(y)} target(s), but the model was trained on "
+                f"{_n_models(self._run_state.train.params)} by the "
+                "first partial_fit; every call must give the same targets."
+            )
         if first:
-            self._start(X, None, None, validation=False)
+            self._start(X, None, None, validation=False, y=y)
         elif float(self.eta0) != self._run_state.eta0:
             # a new eta0 takes effect (scikit-learn's partial_fit reads it at
             # every call); 'adaptive' restarts its reductions from it
@@ -738,6 +819,12 @@ default=None
         if X.shape[1] != state.n_features:
             raise ValueError(
                 f"X has {X.shape[1]} features; the state has {state.n_features}."
+            )
+        if _outputs(y) != state.outputs:
+            raise ValueError(
+                f"y has {_n_targets(y)} target(s); the state is laid out for "
+                f"{_n_models(state.train.params)} (RunState.start's "
+                "outputs)."
             )
         run = state.copy()
         curves = Curves([], [], None, np.zeros(0), [], [])
@@ -835,7 +922,7 @@ default=None
                 "or start from a new estimator."
             )
 
-    def _start(self, X, coef_init, intercept_init, validation):
+    def _start(self, X, coef_init, intercept_init, validation, y=None):
         """Start a new run (fit, or the first partial_fit) and an empty history."""
         self._rng = check_random_state(self.random_state)
         self._run_state = RunState.start(
@@ -846,6 +933,7 @@ default=None
             seed=int(self._rng.randint(0, MAX_INT)),
             coef=coef_init,
             intercept=intercept_init,
+            outputs=None if y is None else _outputs(y),
         )
         self._shaped_by = self._state_shape()
         self._init_history(validation or self.early_stopping)
@@ -904,8 +992,11 @@ default=None
     def _adopt_model(self, run):
         src = reported_params(run.train, self.average, self.ema_decay)
         self.t_ = float(run.steps + 1)
-        self.coef_ = src[:-1].copy()
-        self.intercept_ = np.array([src[-1]], dtype=src.dtype)
+        self.coef_ = src[..., :-1].copy()
+        if src.ndim == 2:  # K targets
+            self.intercept_ = src[:, -1].copy()
+        else:
+            self.intercept_ = np.array([src[-1]], dtype=src.dtype)
 
     def _split(self, X, y, sw, val):
         """Return the training rows and the validation data (or None).
@@ -955,7 +1046,7 @@ default=None
 
         Returns
         -------
-        ndarray of shape (n_samples,)
+        ndarray of shape (n_samples,) or (n_samples, n_targets)
             Predictions, in the dtype of the model for matching input.
         """
         check_is_fitted(self)
@@ -966,10 +1057,12 @@ default=None
             X = kernel_csr(X)  # scipy's product reads bad indices unchecked
         if X.dtype != self.coef_.dtype and X.dtype.kind != "f":
             X = X.astype(self.coef_.dtype)
-        pred = safe_sparse_dot(X, self.coef_, dense_output=True) + self.intercept_
-        return np.asarray(pred).ravel()
+        pred = safe_sparse_dot(X, self.coef_.T, dense_output=True) + self.intercept_
+        pred = np.asarray(pred)
+        return pred if self.coef_.ndim == 2 else pred.ravel()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        tags.target_tags.multi_output = True
         return tags

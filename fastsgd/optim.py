@@ -105,9 +105,25 @@ class TrainState(NamedTuple):
     carry: np.ndarray  # float64 (N_CARRY,): cumulative L1 penalty u
 
     @classmethod
-    def zeros(cls, n_features: int, dtype, optimizer: str) -> TrainState:
-        """Return a fresh state for ``n_features`` features."""
+    def zeros(cls, n_features: int, dtype, optimizer: str, outputs=None) -> TrainState:
+        """Return a fresh state for ``n_features`` features.
+
+        ``outputs`` (K >= 2 targets): every array but the step counter gets a
+        leading axis of K, each output's state laid out as a single output's
+        (``params`` (K, d + 1), ``opt`` (K, n_slots, d + 1), ``carry``
+        (K, N_CARRY), ...; see ``_kernels/_multi.py``).
+        """
         rows = OPTIMIZER_SPECS[optimizer].state_rows
+        if outputs is not None:
+            n_out = int(outputs)
+            return cls(
+                params=np.zeros((n_out, n_features + 1), dtype=dtype),
+                opt=np.zeros((n_out, rows, n_features + 1), dtype=dtype),
+                avg=np.zeros((n_out, n_features + 1), dtype=dtype),
+                q=np.zeros((n_out, n_features), dtype=dtype),
+                counters=np.zeros(1, dtype=np.int64),
+                carry=np.zeros((n_out, K.N_CARRY), dtype=np.float64),
+            )
         return cls(
             params=np.zeros(n_features + 1, dtype=dtype),
             opt=np.zeros((rows, n_features + 1), dtype=dtype),
@@ -130,6 +146,11 @@ class TrainState(NamedTuple):
     def steps(self) -> int:
         """Steps taken so far."""
         return int(self.counters[0])
+
+    @property
+    def outputs(self):
+        """Number of targets K of a multi-output state (None: one target)."""
+        return self.params.shape[0] if self.params.ndim == 2 else None
 
 
 def effective_weight_decay(optimizer: str, weight_decay: float | None) -> float:

@@ -222,8 +222,9 @@ def _with(a, index, value):
         ({"y": _with(_Y_OK, 3, np.nan)}, "NaN"),
         ({"y": _with(_Y_OK, 3, -np.inf)}, "infinity"),
         ({"y": _Y_OK[:5]}, "inconsistent numbers of samples"),
-        ({"y": np.column_stack([_Y_OK, _Y_OK])}, "1-D"),
-        ({"y": _Y_OK[:, None]}, "1-D"),
+        # a 2-D y is several targets (issue 16): see test_multi_output.py
+        ({"y": np.zeros((6, 0))}, "n_targets >= 1"),
+        ({"y": np.zeros((6, 2, 2))}, "dim 3"),
         ({"X": np.empty((0, 2)), "y": np.empty(0)}, "0 sample"),
         ({"X": np.empty((6, 0))}, "0 feature"),
         ({"alpha": -1e-3}, "alpha"),

@@ -341,7 +341,9 @@ def _bad_data_cases():
         ("string-X", strings, y, {}, "could not convert string"),
         ("string-y", X, np.array(["a"] * 20), {}, "could not convert string"),
         ("complex-X", X + 1j, y, {}, "Complex data not supported"),
-        ("2-column-y", X, np.c_[y, y], {}, "y should be a 1d array"),
+        # two columns are two targets (issue 16); no column is an error
+        ("0-column-y", X, np.zeros((20, 0)), {}, "no target column"),
+        ("nan-target-column", X, np.c_[y, y + np.nan], {}, "NaN in target column 1"),
         ("sw-length", X, y, {"sample_weight": np.ones(19)}, "sample_weight"),
         ("sw-negative", X, y, {"sample_weight": -np.ones(20)}, "sample_weight"),
         (

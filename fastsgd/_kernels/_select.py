@@ -16,6 +16,10 @@ Families (the key is ``(name, group)``, ``group`` the optimizer group of
                    one kernel for every optimizer
 ``csr_lazy``       CSR, per-example plain SGD at O(nnz) a step
 ``csr_batch``      CSR, everything else
+``multi_plain``    K >= 2 targets (``_multi``): dense, per example, plain SGD
+``multi_example``  K targets, dense, per example, any other option
+``multi_batch``    K targets, dense, mini-batch or full batch
+``multi_csr``      K targets, CSR, every configuration
 =================  =======================================================
 """
 
@@ -32,7 +36,9 @@ from . import _codes as K
 NOTICE_AFTER = 1.0
 
 GROUPED = ("example", "batch", "csr_batch")
-FAMILIES = ("plain", "csr_lazy", "parallel", *GROUPED)
+# K >= 2 targets (_multi): one kernel per optimizer group, and the plain one
+MULTI_GROUPED = ("multi_example", "multi_batch", "multi_csr")
+FAMILIES = ("plain", "csr_lazy", "parallel", *GROUPED, "multi_plain", *MULTI_GROUPED)
 GROUPS = tuple(K.STEP_NAMES)
 
 _notice_lock = threading.Lock()
@@ -49,12 +55,15 @@ def l1_part(codes, hp) -> float:
     return 0.0
 
 
-def family(codes, hp, m: int, sparse: bool, threads: int = 1):
+def family(codes, hp, m: int, sparse: bool, threads: int = 1, outputs: int = 1):
     """Return the key ``(name, group)`` of the kernel that runs this epoch.
 
-    ``m`` is the number of rows the epoch visits and ``threads`` the number of
-    threads for a mini-batch gradient (dense input only).
+    ``m`` is the number of rows the epoch visits, ``threads`` the number of
+    threads for a mini-batch gradient (dense input only) and ``outputs`` the
+    number of targets (K >= 2: the ``multi`` families, always serial).
     """
+    if outputs > 1:
+        return _multi_family(codes, hp, m, sparse)
     batch = max(int(codes[K.C_BATCH]), 1)
     opt = int(codes[K.C_OPTIMIZER])
     group = K.STEP_GROUP[opt]
@@ -79,6 +88,18 @@ def family(codes, hp, m: int, sparse: bool, threads: int = 1):
     ):
         return ("plain", None)
     return ("example", group)
+
+
+def _multi_family(codes, hp, m: int, sparse: bool):
+    """Return the key of the K-output kernel (see :func:`family`)."""
+    group = K.STEP_GROUP[int(codes[K.C_OPTIMIZER])]
+    if sparse:
+        return ("multi_csr", group)
+    if max(int(codes[K.C_BATCH]), 1) > 1 or m <= 1:
+        return ("multi_batch", group)
+    if family(codes, hp, m, False) == ("plain", None):
+        return ("multi_plain", None)
+    return ("multi_example", group)
 
 
 def epoch_kernel(key):
@@ -108,6 +129,14 @@ def epoch_kernel(key):
         from ._csr import csr_batch
 
         return csr_batch(group)
+    if name == "multi_plain":
+        from ._multi import epoch_multi_plain
+
+        return epoch_multi_plain
+    if name in MULTI_GROUPED:
+        from . import _multi
+
+        return getattr(_multi, name)(group)
     if name == "take_rows":
         from ._take import take_rows
 
@@ -129,6 +158,8 @@ def all_keys():
     # the slowest to compile first: a pool of processes then ends together
     keys = [("parallel", None), ("plain", None), ("csr_lazy", None)]
     keys += [(name, g) for name in GROUPED for g in GROUPS]
+    keys += [("multi_plain", None)]
+    keys += [(name, g) for name in MULTI_GROUPED for g in GROUPS]
     keys += [(name, None) for name in HELPERS]
     return keys
 
@@ -226,6 +257,8 @@ def sample_arguments(key, dtype):
         return _helper_arguments(name, dtype, m, d)
     slots = {K.STEP_SGD: 0, K.STEP_MOMENTUM: 1, K.STEP_ADAPTIVE: 1, K.STEP_ADAM: 2}
     slots[None] = 0
+    if name.startswith("multi"):
+        return _multi_arguments(name, dtype, slots[group], m, d)
     if name.startswith("csr"):
         data = (
             readonly(np.ones(m, dtype)),
@@ -257,6 +290,36 @@ def sample_arguments(key, dtype):
     return args
 
 
+def _multi_arguments(name, dtype, slots, m, d, n_out=2):
+    """Return sample arguments of a K-output kernel (see ``_multi``)."""
+    if name == "multi_csr":
+        data = (
+            readonly(np.ones(m, dtype)),
+            readonly(np.arange(m, dtype=np.int32) % d),
+            readonly(np.arange(m + 1, dtype=np.int32)),
+        )
+    else:
+        data = (readonly(np.zeros((m, d), dtype)),)
+    return (
+        *data,
+        readonly(np.zeros((m, n_out), dtype)),  # y
+        readonly(np.ones(m, dtype)),  # sw
+        np.arange(m, dtype=np.int64),  # order
+        np.zeros(1, dtype=np.int64),  # iscratch
+        np.zeros((n_out, d + 1), dtype),  # params
+        np.zeros((n_out, slots, d + 1), dtype),  # opt
+        np.zeros((n_out, d + 1), dtype),  # avg
+        np.zeros((n_out, d), dtype),  # q
+        np.zeros((n_out, d + 3), dtype),  # grad
+        np.zeros(1, dtype=np.int64),  # counters
+        np.zeros((n_out, K.N_CARRY)),  # carry
+        readonly(np.zeros(K.N_HPARAMS)),  # hp
+        readonly(np.zeros(K.N_CODES, dtype=np.int64)),  # codes
+        np.zeros(K.N_STATS),  # stats
+        np.zeros(1),  # rec
+    )
+
+
 def _helper_arguments(name, dtype, m, d):
     X, y = readonly(np.zeros((m, d), dtype)), readonly(np.zeros(m, dtype))
     if name == "take_rows":
@@ -273,6 +336,6 @@ def call(kernel, *args):
     return compiled(kernel, args)(*args)
 
 
-def epoch_for(codes, hp, m: int, sparse: bool, threads: int = 1):
+def epoch_for(codes, hp, m: int, sparse: bool, threads: int = 1, outputs: int = 1):
     """Return the epoch kernel that runs an epoch of ``m`` rows with these options."""
-    return epoch_kernel(family(codes, hp, m, sparse, threads))
+    return epoch_kernel(family(codes, hp, m, sparse, threads, outputs))

@@ -18,7 +18,7 @@ import numpy as np
 from .. import _objective
 from .._kernels import _codes as K
 
-__all__ = ["DivergenceGuard", "Verdict", "baseline_loss"]
+__all__ = ["DivergenceGuard", "Verdict", "baseline_loss", "split_params"]
 
 # an epoch whose mean loss exceeds the loss of the starting model by this
 # factor has diverged: residuals 100x those of the start, for a squared loss
@@ -61,13 +61,25 @@ class Verdict(NamedTuple):
         return self.status == DIVERGED
 
 
+def split_params(params):
+    """Return ``(coef, intercept)`` views of ``params`` (intercept last).
+
+    One target: ``(d,)`` and a scalar; K targets (``params`` of shape
+    (K, d + 1)): ``(d, K)`` and ``(K,)``, so that ``X @ coef + intercept`` is
+    the (n, K) prediction.
+    """
+    t = params.T
+    return t[:-1], t[-1]
+
+
 def mean_loss(loss_code, epsilon, params, X, y, sw, rows):
     """Return the weighted mean loss of ``params`` (intercept last) on ``rows``."""
+    coef, intercept = split_params(params)
     with np.errstate(over="ignore", invalid="ignore"):
-        if np.any(params[:-1]):
-            pred = np.asarray(X @ params[:-1]).ravel() + params[-1]
+        if np.any(coef):
+            pred = np.asarray(X @ coef).reshape(y.shape) + intercept
         else:
-            pred = np.full(y.shape[0], params[-1], dtype=np.float64)
+            pred = np.zeros(y.shape, dtype=np.float64) + intercept
         if rows.shape[0] != y.shape[0]:
             pred, y, sw = pred[rows], y[rows], sw[rows]
         return _objective.weighted_mean(
@@ -216,7 +228,10 @@ class DivergenceGuard:
         # (a few microseconds an epoch that tiny data, run for thousands of
         # epochs, would notice)
         with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-            norm2 = float(np.dot(reported, reported))
+            if reported.ndim == 1:
+                norm2 = float(np.dot(reported, reported))
+            else:  # K targets
+                norm2 = float(np.vdot(reported, reported))
         measured = not norm2 <= 4.0 * self._healthy_norm2
         probed = self._probe_loss(reported) if measured else 0.0
         if mean_loss_ <= limit and probed <= limit and self.watch is None:
@@ -263,11 +278,10 @@ class DivergenceGuard:
         thousands of short epochs (a few microseconds here, not 30).
         """
         X_p, y_p, sw_p, total = self._probe
+        coef, intercept = split_params(params)
         with np.errstate(over="ignore", invalid="ignore"):
-            p = X_p @ params[:-1]
-            losses = _objective.losses(
-                self._loss[0], p + params[-1], y_p, self._loss[1]
-            )
+            p = X_p @ coef
+            losses = _objective.losses(self._loss[0], p + intercept, y_p, self._loss[1])
             return float(np.sum(losses * sw_p)) / total
 
 
@@ -285,4 +299,7 @@ def _probe_rows(X, y, sw, rows):
     else:
         pick = np.sort(rows)[::step]
         X_p, y_p, sw_p = X[pick], y[pick], sw[pick]
-    return X_p, y_p.astype(np.float64), sw_p, max(float(sw_p.sum()), 1e-300)
+    total = max(float(sw_p.sum()), 1e-300)
+    if y_p.ndim == 2:  # K targets: the mean over them
+        sw_p, total = sw_p[:, None], total * y_p.shape[1]
+    return X_p, y_p.astype(np.float64), sw_p, total

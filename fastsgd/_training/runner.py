@@ -113,7 +113,7 @@ class EpochRunner:
         Training data as the kernels take it (C order, or CSR with int32
         indices); read, never written.
     y, sw : ndarray
-        Targets and sample weights, X's dtype.
+        Targets (n_samples,) or (n_samples, K) and sample weights, X's dtype.
     order : ndarray of int64
         The training rows; a shuffled epoch permutes it in place.
     state : TrainState
@@ -133,7 +133,9 @@ class EpochRunner:
         codes, hp = options.arrays()
         m = order.shape[0]
         sparse = sp.issparse(X)
-        self.key = _select.family(codes, hp, m, sparse, threads)
+        # y of shape (n, K): the K-output kernels (_kernels/_multi.py)
+        self._outputs = y.shape[1] if y.ndim == 2 else 1
+        self.key = _select.family(codes, hp, m, sparse, threads, self._outputs)
         sampling = codes[K.C_SAMPLING]
         iscratch = np.zeros(_iscratch_size(codes, m), dtype=np.int64)
         every = int(codes[K.C_RECORD_EVERY])
@@ -187,6 +189,8 @@ class EpochRunner:
         float64 features), so they skip it.
         """
         d = X.shape[1]
+        if self._outputs > 1:
+            return (self._outputs, d + 3)  # see _kernels/_multi.py
         row_bytes = (d + 2) * X.dtype.itemsize
         family = self.key[0]
         if sampling in (K.SAMPLE_SHUFFLE, K.SAMPLE_REPLACEMENT) and (

@@ -55,7 +55,16 @@ class RunState:
 
     @classmethod
     def start(
-        cls, n_features, dtype, optimizer, *, eta0, seed, coef=None, intercept=None
+        cls,
+        n_features,
+        dtype,
+        optimizer,
+        *,
+        eta0,
+        seed,
+        coef=None,
+        intercept=None,
+        outputs=None,
     ):
         """Return the state of a new run from ``coef``/``intercept`` (default 0).
 
@@ -75,8 +84,15 @@ class RunState:
             Starting coefficients (finite).
         intercept : float or array-like of shape (1,), default=None
             Starting intercept (finite).
+        outputs : int or None, default=None
+            Number of targets K >= 2 of a multi-output model (None: one);
+            then ``coef`` has shape (K, n_features) and ``intercept`` (K,).
         """
-        train = TrainState.zeros(n_features, dtype, optimizer)
+        train = TrainState.zeros(n_features, dtype, optimizer, outputs)
+        if outputs is not None:
+            _start_outputs(train, n_features, dtype, coef, intercept)
+            eta0 = float(eta0)
+            return cls(train=train, seed=int(seed), eta=eta0, eta0=eta0)
         if coef is not None:
             coef = np.asarray(coef, dtype=dtype).ravel()
             if coef.shape != (n_features,):
@@ -109,7 +125,12 @@ class RunState:
     @property
     def n_features(self) -> int:
         """Number of features the state is laid out for."""
-        return self.train.q.shape[0]
+        return self.train.q.shape[-1]
+
+    @property
+    def outputs(self):
+        """Number of targets K of a multi-output run (None: one target)."""
+        return self.train.outputs
 
     @property
     def dtype(self):
@@ -119,9 +140,9 @@ class RunState:
     def check_layout(self, optimizer: str) -> None:
         """Raise ``ValueError`` if the state cannot train with ``optimizer``."""
         rows = OPTIMIZER_SPECS[optimizer].state_rows
-        if self.train.opt.shape[0] != rows:
+        if self.train.opt.shape[-2] != rows:
             raise ValueError(
-                f"The state holds {self.train.opt.shape[0]} rows of optimizer "
+                f"The state holds {self.train.opt.shape[-2]} rows of optimizer "
                 f"moments; optimizer={optimizer!r} keeps {rows}. Start a state "
                 "for this optimizer (RunState.start)."
             )
@@ -133,6 +154,32 @@ class RunState:
     def copy(self) -> RunState:
         """Return a deep copy."""
         return replace(self, train=self.train.copy())
+
+
+def _start_outputs(train, n_features, dtype, coef, intercept):
+    """Write a multi-output state's starting ``coef`` (K, d) and ``intercept`` (K,)."""
+    n_out = train.params.shape[0]
+    if coef is not None:
+        coef = np.asarray(coef, dtype=dtype)
+        if coef.shape != (n_out, n_features):
+            raise ValueError(
+                f"coef_init has shape {coef.shape}; expected {(n_out, n_features)} "
+                "(one row of coefficients per target)."
+            )
+        if not np.all(np.isfinite(coef)):
+            raise ValueError("coef_init contains NaN or infinity.")
+        train.params[:, :n_features] = coef
+    if intercept is not None:
+        intercept = np.asarray(intercept, dtype=dtype)
+        if intercept.shape not in ((), (n_out,)):
+            raise ValueError(
+                f"intercept_init must be a scalar or have shape ({n_out},), one "
+                f"per target; got shape {intercept.shape}."
+            )
+        if not np.all(np.isfinite(intercept)):
+            raise ValueError("intercept_init contains NaN or infinity.")
+        train.params[:, n_features] = intercept
+    train.avg[:] = train.params  # EMA starts at the initial point
 
 
 class RunResult(NamedTuple):

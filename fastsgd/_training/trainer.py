@@ -53,7 +53,14 @@ def reported_params(train_state, average, ema_decay):
 
 
 def r2_score(y, pred, sw):
-    """Sample-weighted R^2 (as sklearn.metrics.r2_score)."""
+    """Sample-weighted R^2 (as sklearn.metrics.r2_score).
+
+    ``y`` of shape (n, K): the uniform average of the targets' R^2.
+    """
+    if y.ndim == 2:
+        return float(
+            np.mean([r2_score(y[:, k], pred[:, k], sw) for k in range(y.shape[1])])
+        )
     w = sw.astype(np.float64)
     y = y.astype(np.float64)
     mean = np.average(y, weights=w) if w.sum() > 0 else y.mean()
@@ -228,19 +235,20 @@ def _describer(params, reported, validation):
     def describe(run, stats, started, diverged):
         state = run.train
         with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-            objective = stats.mean_loss + _objective.penalty_value(
-                pen_code, state.params[:-1], alpha, l1_ratio
+            objective = stats.mean_loss + _penalty(
+                pen_code, state.params, alpha, l1_ratio
             )
         src = reported(state)
         coef = views.get(id(src))
         if coef is None:
-            coef = views[id(src)] = src[:-1].view()
+            coef = views[id(src)] = src[..., :-1].view()
             coef.flags.writeable = False
+        intercept = float(src[-1]) if src.ndim == 1 else src[:, -1].copy()
         score = None
         if validation is not None and not diverged:
             X_val, y_val, sw_val = validation
             with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-                pred = np.asarray(X_val @ coef).ravel() + src[-1]
+                pred = np.asarray(X_val @ coef.T).reshape(y_val.shape) + intercept
             score = r2_score(y_val, pred, sw_val)
         return EpochInfo(  # epoch, objective, mean_loss, eta, steps, seconds,
             run.epoch + 1,  # elapsed, validation_score, grad_norm, diverged,
@@ -254,7 +262,15 @@ def _describer(params, reported, validation):
             stats.grad_norm,
             diverged,
             coef,
-            float(src[-1]),
+            intercept,
         )
 
     return describe
+
+
+def _penalty(pen_code, params, alpha, l1_ratio):
+    """Return the penalty at ``params``: K targets, the mean over them."""
+    if params.ndim == 1:
+        return _objective.penalty_value(pen_code, params[:-1], alpha, l1_ratio)
+    coef = params[:, :-1].ravel()
+    return _objective.penalty_value(pen_code, coef, alpha, l1_ratio) / params.shape[0]

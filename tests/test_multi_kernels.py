@@ -1,0 +1,221 @@
+"""The K-output epochs (``_kernels/_multi.py``) against the NumPy reference.
+
+The reference for K outputs is K independent single-output reference epochs
+(tests/_reference.py) over the same visiting order: output k's state after the
+epoch is the reference epoch run on ``y[:, k]`` from output k's state.  The
+statistics combine as the kernels document: the loss sum and the loss record
+are means over the outputs, the gradient norm is the largest output's.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import _reference as R
+import numpy as np
+import pytest
+import test_kernels as TK
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fastsgd._kernels import _codes as K
+from fastsgd._kernels import _select
+from fastsgd._training.runner import _iscratch_size
+
+F64, F32 = np.float64, np.float32
+DTYPES = (F64, F32)
+
+
+def make_multi_data(rng, n, d, n_out, dtype, zeros=0.0):
+    X = rng.normal(size=(n, d))
+    if zeros:
+        X[rng.random((n, d)) < zeros] = 0.0
+    Y = X @ rng.normal(size=(d, n_out)) + 0.5 * rng.normal(size=(n, n_out))
+    Y += rng.normal(size=n_out)
+    sw = rng.uniform(0.5, 2.0, size=n)
+    return TK.readonly(X.astype(dtype)), TK.readonly(Y.astype(dtype)), sw.astype(dtype)
+
+
+def make_multi_state(rng, d, n_out, opt_code, dtype, t0=0):
+    parts = [TK.make_state(rng, d, opt_code, dtype, t0=t0) for _ in range(n_out)]
+    state = {key: np.stack([p[key] for p in parts]) for key in TK.STATE_KEYS}
+    state["counters"] = parts[0]["counters"].copy()
+    return state  # carry: (K, N_CARRY), each output's own
+
+
+def run_multi_kernel(X, Y, sw, order, state, hp, codes, *, sparse=False, rec_len=16):
+    d = X.shape[1]
+    n_out = Y.shape[1]
+    s = {k: np.array(state[k], copy=True) for k in TK.STATE_KEYS}
+    order = np.array(order, dtype=np.int64)
+    size = max(2 * len(order) + 2, _iscratch_size(codes, len(order)))
+    iscratch = np.full(size, -1, dtype=np.int64)
+    grad = np.zeros((n_out, d + 3), dtype=X.dtype)
+    stats = np.zeros(K.N_STATS)
+    rec = np.full(rec_len, np.nan)
+    data = TK.csr_parts(X) if sparse else (TK.readonly(X),)
+    fn = _select.epoch_for(codes, hp, len(order), sparse, outputs=n_out)
+    fn(
+        *data, TK.readonly(Y), TK.readonly(sw), order, iscratch, s["params"],
+        s["opt"], s["avg"], s["q"], grad, s["counters"], s["carry"], hp, codes,
+        stats, rec,
+    )  # fmt: skip
+    s.update(t=int(s["counters"][0]), stats=stats, rec=rec, order=order)
+    s["iscratch"] = iscratch
+    return s
+
+
+def run_multi_reference(X, Y, sw, seq, state, hp, codes, rec_len=16):
+    outs = [
+        R.reference_epoch(
+            X,
+            Y[:, k],
+            sw,
+            seq,
+            state["params"][k],
+            state["opt"][k],
+            state["avg"][k],
+            state["q"][k],
+            state["counters"][0],
+            state["carry"][k, 0],
+            hp,
+            codes,
+            rec_len=rec_len,
+        )  # fmt: skip
+        for k in range(Y.shape[1])
+    ]
+    stats = outs[0]["stats"].copy()
+    stats[K.S_LOSS_SUM] = np.mean([o["stats"][K.S_LOSS_SUM] for o in outs])
+    stats[K.S_GRAD_NORM] = max(o["stats"][K.S_GRAD_NORM] for o in outs)
+    return {
+        "params": np.stack([o["params"] for o in outs]),
+        "opt": np.stack([o["opt"] for o in outs]),
+        "avg": np.stack([o["avg"] for o in outs]),
+        "q": np.stack([o["q"] for o in outs]),
+        "t": outs[0]["t"],
+        "u": np.array([o["u"] for o in outs]),
+        "stats": stats,
+        "rec": np.mean([o["rec"] for o in outs], axis=0),
+    }
+
+
+def check_multi(X, Y, sw, order, state, hp, codes, *, sparse=False, context=""):
+    got = run_multi_kernel(X, Y, sw, order, state, hp, codes, sparse=sparse)
+    got["u"] = got["carry"][:, 0]
+    seq = TK.visited(got, order, codes)
+    ref = run_multi_reference(X, Y, sw, seq, state, hp, codes)
+    TK.compare(got, ref, X.dtype, context)
+    return got
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+@pytest.mark.parametrize("opt_code", TK.OPTIMIZERS, ids=list(K.OPTIMIZERS))
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+def test_multi_epoch_matches_reference_matrix(opt_code, dtype, sparse):
+    """optimizer x penalty x loss x batch x clip x averaging, K = 3."""
+    rng = np.random.default_rng(200 + opt_code)
+    n, d, n_out = 7, 4, 3
+    X, Y, sw = make_multi_data(rng, n, d, n_out, dtype, zeros=0.4 if sparse else 0)
+    combos = itertools.product(
+        TK.PENALTIES, TK.LOSSES, (1, 3, n), (0.0, 0.8), TK.AVERAGES
+    )
+    for k, (pen, loss, batch, clip, avg) in enumerate(combos):
+        t0 = (0, 1, 6)[k % 3]
+        kw = dict(
+            optimizer=opt_code,
+            penalty=pen,
+            loss=loss,
+            batch=batch,
+            average=avg,
+            fit_intercept=(k // 2) % 2,
+            schedule=TK.MATRIX_SCHEDULES[k % len(TK.MATRIX_SCHEDULES)],
+            avg_start=1 + (k % 5),
+            record_every=1 + k % 3,
+            epoch=k % 4,
+        )
+        hk = dict(clip=clip, weight_decay=(0.0, 0.3)[k % 2])
+        state = make_multi_state(rng, d, n_out, opt_code, dtype, t0=t0)
+        check_multi(
+            X, Y, sw, np.arange(n), state, TK.make_hp(**hk), TK.make_codes(**kw),
+            sparse=sparse, context=TK.describe(**kw, **hk, t0=t0),
+        )  # fmt: skip
+
+
+@settings(TK.HSET, max_examples=80)
+@given(
+    cfg=TK.configurations(),
+    dtype=st.sampled_from(DTYPES),
+    n_out=st.integers(2, 5),
+    sparse=st.booleans(),
+    sampling=st.sampled_from(
+        (K.SAMPLE_INORDER, K.SAMPLE_SHUFFLE, K.SAMPLE_REPLACEMENT, K.SAMPLE_STREAMS)
+    ),
+)
+def test_multi_epoch_matches_reference_random(cfg, dtype, n_out, sparse, sampling):
+    n, d, kw, hk, t0, seed = cfg
+    rng = np.random.default_rng(seed)
+    X, Y, sw = make_multi_data(rng, n, d, n_out, dtype, zeros=0.3 if sparse else 0)
+    state = make_multi_state(rng, d, n_out, kw["optimizer"], dtype, t0=t0)
+    kw = dict(kw, sampling=sampling, seed=seed % 1000, block=2, streams=2)
+    check_multi(
+        X, Y, sw, np.arange(n), state, TK.make_hp(**hk), TK.make_codes(**kw),
+        sparse=sparse, context=TK.describe(**kw, **hk, t0=t0, n=n, d=d, K=n_out),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("sched", [K.LR_PA1, K.LR_PA2], ids=["pa1", "pa2"])
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+def test_multi_passive_aggressive(sched, sparse, dtype):
+    rng = np.random.default_rng(5)
+    n, d, n_out = 9, 3, 2
+    X, Y, sw = make_multi_data(rng, n, d, n_out, dtype, zeros=0.3 if sparse else 0)
+    kw = dict(schedule=sched, loss=K.LOSS_EPS_INSENSITIVE, penalty=K.PEN_L2)
+    state = make_multi_state(rng, d, n_out, K.OPT_SGD, dtype)
+    check_multi(
+        X, Y, sw, np.arange(n), state, TK.make_hp(eta0=0.5), TK.make_codes(**kw),
+        sparse=sparse,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+def test_plain_kernel_is_chosen_and_matches(dtype):
+    """The default configuration runs the fused plain kernel (one pass a row)."""
+    rng = np.random.default_rng(3)
+    n, d, n_out = 30, 5, 4
+    X, Y, sw = make_multi_data(rng, n, d, n_out, dtype)
+    codes = TK.make_codes(schedule=K.LR_INVSCALING, penalty=K.PEN_L2)
+    hp = TK.make_hp(weight_decay=0.01)
+    assert _select.family(codes, hp, n, False, outputs=n_out) == ("multi_plain", None)
+    for loss in TK.LOSSES:
+        codes = TK.make_codes(
+            schedule=K.LR_INVSCALING, penalty=K.PEN_L2, loss=loss, record_every=4
+        )
+        state = make_multi_state(rng, d, n_out, K.OPT_SGD, dtype, t0=3)
+        check_multi(X, Y, sw, np.arange(n), state, hp, codes)
+
+
+def test_multi_families():
+    codes = TK.make_codes(optimizer=K.OPT_ADAM)
+    hp = TK.make_hp()
+    assert _select.family(codes, hp, 10, False, outputs=2) == ("multi_example", 3)
+    assert _select.family(codes, hp, 10, True, outputs=2) == ("multi_csr", 3)
+    codes = TK.make_codes(batch=4)
+    assert _select.family(codes, hp, 10, False, 4, outputs=3) == ("multi_batch", 0)
+    assert _select.family(codes, hp, 10, False, 4, outputs=1) == ("parallel", None)
+
+
+def test_multi_check_stops_at_a_bad_row():
+    rng = np.random.default_rng(0)
+    n, d = 6, 3
+    X, Y, sw = make_multi_data(rng, n, d, 2, F64)
+    X = np.array(X)
+    X[4, 1] = np.nan
+    state = make_multi_state(rng, d, 2, K.OPT_SGD, F64)
+    for batch in (1, 2):
+        for sparse in (False, True):
+            codes = TK.make_codes(check=1, batch=batch)
+            got = run_multi_kernel(
+                X, Y, sw, np.arange(n), state, TK.make_hp(), codes, sparse=sparse
+            )
+            assert got["stats"][K.S_BAD_ROW] == 4
