@@ -669,7 +669,9 @@ def _target(y, lengths=False):
         if y.ndim != 1:
             raise ValueError(
                 f"y must be a single target of shape (n_samples,); got shape "
-                f"{y.shape}. DaskSGDRegressor fits one output."
+                f"{y.shape}. DaskSGDRegressor fits one output: several targets "
+                "are not supported yet (fit one model per target column, or "
+                "use fastsgd.SGDRegressor or fit_stream, which take 2-D y)."
             )
     return y
 

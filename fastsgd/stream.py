@@ -68,7 +68,8 @@ class ChunkSource:
           sample_weight)`` chunks, called once per epoch;
         - a list of such chunks (reorderable);
         - an iterator of such chunks (read once: one epoch only);
-        - a pair ``(X, y)`` (or a mapping ``{"X": X, "y": y}``) of arrays,
+        - a pair ``(X, y)`` (or a mapping ``{"X": X, "y": y}``) of arrays
+          (y of shape (n, K) trains K targets, as do 2-D y chunks),
           array-likes, a SciPy sparse X (read as CSR) or ``.npy`` paths
           (opened with ``mmap_mode='r'``), cut into chunks of ``chunk_rows``
           rows;
@@ -153,9 +154,10 @@ class ChunkSource:
                 raise ValueError(f"X must be 2-D, got an array of shape {X.shape}.")
             if y.ndim == 2 and y.shape[1] == 1:
                 y = y[:, 0]
-            if y.ndim != 1:
+            if y.ndim not in (1, 2) or (y.ndim == 2 and y.shape[1] == 0):
                 raise ValueError(
-                    f"y must be 1-D (one target), got an array of shape {y.shape}."
+                    "y must be of shape (n_rows,) or (n_rows, n_targets) with "
+                    f"n_targets >= 1, got an array of shape {y.shape}."
                 )
             if X.shape[0] != y.shape[0]:
                 raise ValueError(

@@ -332,3 +332,52 @@ def test_adam_minibatch_reaches_the_optimum_with_ten_targets():
     ).fit(X, Y)  # fmt: skip
     mse = np.mean((model.predict(X) - Y) ** 2)
     assert mse <= 1.05 * best
+
+
+# ------------------------------------------------------------- streaming
+def test_fit_stream_equals_partial_fit_on_the_same_chunks():
+    from fastsgd.stream import fit_stream
+
+    X, Y = make_problem(n=900, n_out=4)
+    chunks = [(X[i : i + 200], Y[i : i + 200]) for i in range(0, 900, 200)]
+    kw = dict(random_state=0, learning_rate="constant", eta0=0.01)
+    streamed = fit_stream(SGDRegressor(**kw), chunks, epochs=2, shuffle_chunks=False)
+    manual = SGDRegressor(**kw)
+    for _ in range(2):
+        for Xc, Yc in chunks:
+            manual.partial_fit(Xc, Yc)
+    np.testing.assert_array_equal(streamed.coef_, manual.coef_)
+    np.testing.assert_array_equal(streamed.intercept_, manual.intercept_)
+    assert streamed.coef_.shape == (4, 6)
+    pair = fit_stream(
+        SGDRegressor(**kw), (X, Y), chunk_rows=200, epochs=2, shuffle_chunks=False
+    )
+    np.testing.assert_array_equal(pair.coef_, manual.coef_)
+
+
+def test_fit_stream_with_a_chunk_of_other_targets_raises():
+    from fastsgd.stream import fit_stream
+
+    X, Y = make_problem(n=400)
+    chunks = [(X[:200], Y[:200]), (X[200:], Y[200:, :2])]
+    with pytest.raises(ValueError, match="same targets"):
+        fit_stream(SGDRegressor(), chunks, shuffle_chunks=False)
+
+
+def test_dask_says_several_targets_are_not_supported_yet():
+    da = pytest.importorskip("dask.array")
+    from fastsgd.dask import DaskSGDRegressor
+
+    distributed = pytest.importorskip("distributed")
+
+    X, Y = make_problem(n=200)
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster),
+    ):
+        with pytest.raises(ValueError, match="not supported yet"):
+            DaskSGDRegressor().fit(
+                da.from_array(X, chunks=100), da.from_array(Y, chunks=(100, 3))
+            )

@@ -211,8 +211,8 @@ def test_bad_input(tmp_path, data):
         fit_stream(make_est(), (X, y), chunk_rows=0)
     with pytest.raises(ValueError, match="rows but y has"):
         fit_stream(make_est(), (X, y[:-1]))
-    with pytest.raises(ValueError, match="1-D"):
-        fit_stream(make_est(), (X, X))
+    with pytest.raises(ValueError, match="n_targets"):  # (X, y 2-D) is K targets
+        fit_stream(make_est(), (X, X[:, :, None]))
     with pytest.raises(ValueError, match="target column"):
         fit_stream(make_est(), np.column_stack([X, y]))
     with pytest.raises(ValueError, match="not used"):
