@@ -454,8 +454,8 @@ def solve_gram(G, c, ridge=0.0):
     ----------
     G : ndarray of shape (d, d)
         Symmetric positive semi-definite Gram matrix (e.g. ``X_c^T X_c``).
-    c : ndarray of shape (d,)
-        Right-hand side (e.g. ``X_c^T y_c``).
+    c : ndarray of shape (d,) or (d, K)
+        Right-hand side (e.g. ``X_c^T y_c``), one column per target.
     ridge : float, default=0.0
         Added to the diagonal, in [0, inf).
 
@@ -477,6 +477,8 @@ def solve_gram(G, c, ridge=0.0):
             A, diag, max(_RCOND_TOL, _PERTURB_SAFETY * n * _EPS)
         )
         if reason is None:
+            if np.ndim(c) == 2:  # several right-hand sides: scale each column
+                d = d[:, None]
             return d * scipy.linalg.cho_solve(factor, d * c, check_finite=False)
     warnings.warn(
         f"The normal equations are singular or ill-conditioned ({reason}); "

@@ -217,9 +217,9 @@ class DaskSGDRegressor(RegressorMixin, BaseEstimator):
 
     Attributes
     ----------
-    coef_ : ndarray of shape (n_features,)
+    coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
         Weights, in the dtype of the training data (float32 or float64).
-    intercept_ : ndarray of shape (1,)
+    intercept_ : ndarray of shape (1,) or (n_targets,)
         Intercept.
     n_features_in_ : int
         Number of features seen during fit.
@@ -467,6 +467,15 @@ of shape (n_samples,)
                 f"expecting {self.n_features_in_} features as input."
             )
         dtype = self.coef_.dtype
+        if self.coef_.ndim == 2:  # K targets: (n, K) blocks
+            return X.map_blocks(
+                _predict_block,
+                self.coef_,
+                self.intercept_,
+                chunks=(X.chunks[0], (self.coef_.shape[0],)),
+                dtype=dtype,
+                meta=np.empty((0, 0), dtype=dtype),
+            )
         return X.map_blocks(
             _predict_block,
             self.coef_,
@@ -502,6 +511,15 @@ of shape (n_samples,)
             )
         if y.chunks != pred.chunks:
             y = y.rechunk(pred.chunks)
+        if y.ndim == 2:  # K targets: the uniform average of their R^2
+            ss_res, ss_tot = dask.compute(
+                ((y - pred) ** 2).sum(axis=0), ((y - y.mean(axis=0)) ** 2).sum(axis=0)
+            )
+            scores = [
+                (1.0 if r == 0 else 0.0) if t <= 0 else 1.0 - r / t
+                for r, t in zip(ss_res, ss_tot, strict=True)
+            ]
+            return float(np.mean(scores))
         ss_res, ss_tot = dask.compute(
             ((y - pred) ** 2).sum(), ((y - y.mean()) ** 2).sum()
         )
@@ -531,7 +549,7 @@ of shape (n_samples,)
             random_state=self.random_state,
         )
         dtype = self.coef_.dtype
-        d = self.coef_.shape[0]
+        d = self.coef_.shape[-1]
         # the seed a fit with this random_state would draw (as before)
         seed = int(check_random_state(self.random_state).randint(0, MAX_SEED))
         state = RunState.start(
@@ -542,6 +560,7 @@ of shape (n_samples,)
             seed=seed,
             coef=self.coef_,
             intercept=self.intercept_,
+            outputs=self.coef_.shape[0] if self.coef_.ndim == 2 else None,
         )
         if self._train_state is not None:
             state.train.restore(self._train_state)
@@ -567,6 +586,8 @@ class _Blocks:
 
     def __init__(self, X, y, feature_names):
         self.n_features = int(X.shape[1])
+        # K for y of shape (n, K), None for one target
+        self.outputs = int(y.shape[1]) if y.ndim == 2 else None
         self.dtype = X.dtype
         self.feature_names = feature_names
         xs = X.to_delayed().ravel().tolist()
@@ -657,22 +678,22 @@ def _features(X, name, lengths=False):
 def _target(y, lengths=False):
     """Return y as a 1-D dask array; reject several target columns."""
     if _is_dask_frame(y):
-        if y.ndim == 2 and len(y.columns) != 1:
-            raise ValueError(
-                f"y must be a single target; got a DataFrame with {len(y.columns)} "
-                "columns."
-            )
         y = y.to_dask_array(lengths=True if lengths else None)
     if isinstance(y, (da.Array, np.ndarray)):
         if y.ndim == 2 and y.shape[1] == 1:
             y = y[:, 0]
-        if y.ndim != 1:
+        if y.ndim == 2 and y.shape[1] == 0:
             raise ValueError(
-                f"y must be a single target of shape (n_samples,); got shape "
-                f"{y.shape}. DaskSGDRegressor fits one output: several targets "
-                "are not supported yet (fit one model per target column, or "
-                "use fastsgd.SGDRegressor or fit_stream, which take 2-D y)."
+                f"y has shape {y.shape}: no target column; give y of shape "
+                "(n_samples,) or (n_samples, n_targets)."
             )
+        if y.ndim not in (1, 2):
+            raise ValueError(
+                "y must be of shape (n_samples,) or (n_samples, n_targets); got "
+                f"shape {y.shape}."
+            )
+        if y.ndim == 2 and isinstance(y, da.Array) and len(y.chunks[1]) > 1:
+            y = y.rechunk({1: -1})  # a block holds every target of its rows
     return y
 
 
@@ -819,7 +840,9 @@ def _fit_local_sgd(est, client, data, sgd):
 
     rng = check_random_state(est.random_state)
     base = int(rng.randint(0, MAX_SEED))
-    state = tuple(TrainState.zeros(data.n_features, data.dtype, est.optimizer))
+    state = tuple(
+        TrainState.zeros(data.n_features, data.dtype, est.optimizer, data.outputs)
+    )
     nb = len(data.sizes)
     mean_rows = data.n_rows / nb
     batch = mean_rows if est.batch_size == "full" else min(est.batch_size, mean_rows)
@@ -887,8 +910,8 @@ def _fit_local_sgd(est, client, data, sgd):
     else:
         src = st.params
     return {
-        "coef_": src[:d].copy(),
-        "intercept_": np.array([src[d]], dtype=data.dtype),
+        "coef_": src[..., :d].copy(),
+        "intercept_": np.array(src[..., d], dtype=data.dtype).reshape(-1),
         "n_iter_": n_run if not diverged else n_run - 1,
         "t_": float(st.steps + 1),
         "loss_curve_": loss_curve,
@@ -926,8 +949,17 @@ def loss_grad_block(X, y, w, codes, hp):
     from fastsgd._kernels import _grad, _select  # the installed package's kernel
 
     X, y = _block_arrays(X, y)
-    grad = np.zeros(X.shape[1] + 1)
     ro = _select.readonly
+    if y.ndim == 2:  # K targets: w (K, n_features + 1); a pass over X each
+        totals = np.zeros(y.shape[1])
+        grads = np.zeros((y.shape[1], X.shape[1] + 1))
+        for k in range(y.shape[1]):
+            wk = ro(np.ascontiguousarray(w[k], dtype=np.float64))
+            yk = ro(np.ascontiguousarray(y[:, k]))
+            args = (X, yk, wk, ro(codes), ro(hp), grads[k])
+            totals[k] = _select.call(_grad.block_loss_grad, *args)
+        return totals, grads
+    grad = np.zeros(X.shape[1] + 1)
     args = (X, y, ro(np.ascontiguousarray(w, dtype=np.float64)), ro(codes), ro(hp))
     total = _select.call(_grad.block_loss_grad, *args, grad)
     return float(total), grad
@@ -941,7 +973,9 @@ def _block_arrays(X, y):
     if X.dtype not in (np.float32, np.float64):
         X = X.astype(np.float64)
     X = np.ascontiguousarray(X)
-    y = np.ascontiguousarray(np.asarray(y).reshape(-1), dtype=X.dtype)
+    y = np.asarray(y)
+    y = y if y.ndim == 2 and y.shape[1] > 1 else y.reshape(-1)
+    y = np.ascontiguousarray(y, dtype=X.dtype)
     if y.shape[0] != X.shape[0]:
         raise ValueError(
             f"A block of X has {X.shape[0]} rows but its block of y has "
@@ -961,10 +995,15 @@ def _fit_lbfgs(est, client, data):
     evals = [0]
     cache = {}
 
+    n_out = data.outputs or 1
+    width = d + fit_b
+
     def objective(theta):
         key = theta.tobytes()
         if key in cache:
             return cache[key]
+        if data.outputs is not None:
+            return _multi_objective(theta, key)
         w = np.zeros(d + 1)
         w[: d + fit_b] = theta
         k = evals[0]
@@ -993,6 +1032,38 @@ def _fit_lbfgs(est, client, data):
         cache[key] = (f, g[: d + fit_b].copy())
         return cache[key]
 
+    def _multi_objective(theta, key):
+        # K targets: the mean over them of each target's objective (separable:
+        # each target's minimiser is its own single-target one)
+        W = np.zeros((n_out, d + 1))
+        W[:, :width] = theta.reshape(n_out, width)
+        k = evals[0]
+        evals[0] += 1
+        tasks = [
+            dask.delayed(loss_grad_block, pure=True)(
+                data.X[b],
+                data.y[b],
+                W,
+                codes,
+                hp,
+                dask_key_name=f"fastsgd-lbfgs-{tag}-{k}-{b}",
+            )  # fmt: skip
+            for b in range(len(data.sizes))
+        ]
+        results = _run_round(client, tasks, f"gradient evaluation {k + 1}")
+        totals = np.zeros(n_out)
+        grads = np.zeros((n_out, d + 1))
+        for loss_b, grad_b in results:  # fixed block order
+            totals += loss_b
+            grads += grad_b
+        coef = W[:, :d]
+        f = float(np.mean(totals / n + 0.5 * alpha * np.sum(coef * coef, axis=1)))
+        g = grads / n
+        g[:, :d] += alpha * coef
+        cache.clear()
+        cache[key] = (f, (g[:, :width] / n_out).ravel())
+        return cache[key]
+
     curve = []
 
     def callback(intermediate_result):
@@ -1002,7 +1073,7 @@ def _fit_lbfgs(est, client, data):
 
     res = scipy.optimize.minimize(
         objective,
-        np.zeros(d + fit_b),
+        np.zeros(n_out * width),
         jac=True,
         method="L-BFGS-B",
         callback=callback,
@@ -1013,6 +1084,8 @@ def _fit_lbfgs(est, client, data):
         },
     )
     theta = res.x
+    if data.outputs is not None:
+        theta = theta.reshape(n_out, width).T  # (d + fit_b, K)
     if res.status == 0:
         stop = "converged"
     elif res.status == 1:
@@ -1025,9 +1098,13 @@ def _fit_lbfgs(est, client, data):
 
 
 def _exact_result(data, coef, intercept, n_iter, curve, stop):
+    coef = np.asarray(coef, dtype=data.dtype)
+    if data.outputs is not None:  # coef (d, K) -> (K, d), one intercept each
+        coef = coef.T
+        intercept = np.broadcast_to(intercept, (data.outputs,))
     return {
-        "coef_": np.asarray(coef, dtype=data.dtype).copy(),
-        "intercept_": np.array([intercept], dtype=data.dtype),
+        "coef_": np.ascontiguousarray(coef).copy(),
+        "intercept_": np.array(intercept, dtype=data.dtype).reshape(-1),
         "n_iter_": n_iter,
         "t_": 1.0,
         "loss_curve_": curve,
@@ -1062,6 +1139,11 @@ def moments_block(X, y, center):
     from fastsgd._kernels import _grad, _select  # the installed package's kernel
 
     X, y = _block_arrays(X, y)
+    if y.ndim == 2:
+        # K targets: the moments of z = [x, y_1 .. y_K], the last target as the
+        # kernel's y and the others as extra columns: (d + K) square
+        X = _select.readonly(np.ascontiguousarray(np.hstack([X, y[:, :-1]])))
+        y = _select.readonly(np.ascontiguousarray(y[:, -1]))
     d = X.shape[1]
     mean = np.zeros(d + 1)
     com = np.zeros((d + 1, d + 1))
@@ -1110,6 +1192,8 @@ def _fit_normal(est, client, data):
     ]
     parts = _run_round(client, tasks, "the normal equations")
     n, mean, com = merge_moments(parts, center)
+    if data.outputs is not None:
+        return _solve_normal_targets(est, data, n, mean, com, center)
     # NaN/inf reach the moments of their own column only: the target's are
     # last, so a bad y shows there and a bad X everywhere else (checked here,
     # not in an extra pass, so that SciPy's solver never sees them)
@@ -1131,8 +1215,29 @@ def _fit_normal(est, client, data):
     return _exact_result(data, w, intercept, 1, [float(objective)], "solved")
 
 
+def _solve_normal_targets(est, data, n, mean, com, center):
+    """Solve the normal equations of K targets with one factorisation."""
+    d = data.n_features
+    if not (np.all(np.isfinite(mean[d:])) and np.all(np.isfinite(np.diag(com)[d:]))):
+        raise ValueError("y contains NaN or inf; strategy='normal' needs finite data.")
+    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(com))):
+        raise ValueError(
+            "X contains NaN or inf (or values whose squares overflow); "
+            "strategy='normal' needs finite data."
+        )
+    alpha = est.alpha if est.penalty == "l2" else 0.0
+    G, C = com[:d, :d], com[:d, d:]
+    W = solve_gram(G, C, n * alpha)  # (d, K)
+    intercept = mean[d:] - mean[:d] @ W if center else np.zeros(W.shape[1])
+    rss = np.diag(com)[d:] - 2.0 * np.sum(W * C, axis=0) + np.sum(W * (G @ W), axis=0)
+    objective = float(
+        np.mean(0.5 * np.maximum(rss, 0.0) / n + 0.5 * alpha * np.sum(W * W, axis=0))
+    )
+    return _exact_result(data, W, intercept, 1, [objective], "solved")
+
+
 def _predict_block(X, coef, intercept):
     X = np.asarray(X)
     if X.dtype != coef.dtype:
         X = X.astype(coef.dtype)
-    return X @ coef + intercept
+    return X @ coef.T + intercept

@@ -364,20 +364,70 @@ def test_fit_stream_with_a_chunk_of_other_targets_raises():
         fit_stream(SGDRegressor(), chunks, shuffle_chunks=False)
 
 
-def test_dask_says_several_targets_are_not_supported_yet():
-    da = pytest.importorskip("dask.array")
-    from fastsgd.dask import DaskSGDRegressor
-
+@pytest.fixture(scope="module")
+def dask_client():
     distributed = pytest.importorskip("distributed")
-
-    X, Y = make_problem(n=200)
+    pytest.importorskip("dask.array")
     with (
         distributed.LocalCluster(
-            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
         ) as cluster,
-        distributed.Client(cluster),
+        distributed.Client(cluster) as c,
     ):
-        with pytest.raises(ValueError, match="not supported yet"):
-            DaskSGDRegressor().fit(
-                da.from_array(X, chunks=100), da.from_array(Y, chunks=(100, 3))
+        yield c
+
+
+@pytest.mark.parametrize("strategy", ["local_sgd", "lbfgs", "normal"])
+def test_dask_several_targets(dask_client, strategy):
+    import dask.array as da
+
+    from fastsgd.dask import DaskSGDRegressor
+
+    X, Y = make_problem(n=2000, n_out=3)
+    dX, dY = da.from_array(X, chunks=(500, 6)), da.from_array(Y, chunks=(500, 2))
+    kw = dict(max_iter=5, random_state=0, tol=None)
+    if strategy == "local_sgd":
+        kw.update(learning_rate="constant", eta0=0.01)
+    model = DaskSGDRegressor(strategy, **kw).fit(dX, dY)
+    assert model.coef_.shape == (3, 6) and model.intercept_.shape == (3,)
+    pred = model.predict(dX).compute()
+    assert pred.shape == (2000, 3)
+    np.testing.assert_allclose(pred, model.to_local().predict(X), rtol=1e-12)
+    assert model.score(dX, dY) == pytest.approx(r2_score(Y, pred), rel=1e-10)
+    if strategy == "local_sgd":  # each target is its single-target model
+        for k in range(3):
+            one = DaskSGDRegressor(strategy, **kw).fit(dX, dY[:, k])
+            np.testing.assert_allclose(model.coef_[k], one.coef_, rtol=1e-10)
+            np.testing.assert_allclose(model.intercept_[k], one.intercept_[0])
+        np.testing.assert_allclose(
+            model.loss_curve_,
+            np.mean(
+                [
+                    DaskSGDRegressor(strategy, **kw).fit(dX, dY[:, k]).loss_curve_
+                    for k in range(3)
+                ],
+                axis=0,
+            ),
+            rtol=1e-10,
+        )
+    else:
+        coef, intercept = closed_form(X, Y, alpha=2000 * 1e-4)
+        rtol = 1e-8 if strategy == "normal" else 1e-3
+        np.testing.assert_allclose(model.coef_, coef, rtol=rtol, atol=rtol)
+        np.testing.assert_allclose(model.intercept_, intercept, rtol=rtol, atol=rtol)
+        if strategy == "lbfgs":
+            return
+        for k in range(3):
+            one = DaskSGDRegressor(strategy, **kw).fit(dX, dY[:, k])
+            np.testing.assert_allclose(model.coef_[k], one.coef_, rtol=1e-10)
+            assert model.loss_curve_[0] == pytest.approx(
+                np.mean(
+                    [
+                        DaskSGDRegressor(strategy, **kw)
+                        .fit(dX, dY[:, j])
+                        .loss_curve_[0]
+                        for j in range(3)
+                    ]
+                ),
+                rel=1e-10,
             )
