@@ -13,6 +13,7 @@ from .._util import check_int, write_atomic
 from .accuracy import time_to_accuracy
 from .contenders import torch_version, warm_kernels
 from .environment import machine_info, versions
+from .multi import multi_output_rows
 from .probes import cold_start_section, peak_memory
 from .problems import make_problem
 from .report import render_png, write_json
@@ -29,7 +30,15 @@ from .targets import evaluate_targets
 
 __all__ = ["SECTIONS", "run"]
 
-SECTIONS = ("sgd", "sparse", "optim", "time_to_accuracy", "memory", "cold_start")
+SECTIONS = (
+    "sgd",
+    "sparse",
+    "optim",
+    "multi",
+    "time_to_accuracy",
+    "memory",
+    "cold_start",
+)
 
 
 def _plan(full):
@@ -60,6 +69,7 @@ def _plan(full):
                 ("closed_form", "sgd", "minibatch", "sklearn"),
             ),
             memory=(100_000, 100),
+            multi=[(100_000, 100, 10)],
             sgd_epochs=5,
             epochs=2,
             repeats=5,
@@ -76,6 +86,7 @@ def _plan(full):
         ],
         tta=(50_000, (2, 10, 100, 300, 1000), ("closed_form", "sgd", "minibatch")),
         memory=(100_000, 100),
+        multi=[(100_000, 100, 10)],
         sgd_epochs=5,
         epochs=2,
         repeats=3,
@@ -212,6 +223,11 @@ def _measure(doc, plan, sections, full, log):
             )
     if "optim" in sections:
         _measure_optimizers(doc, plan, rows_for, log)
+    if "multi" in sections:
+        for n, d, n_targets in plan["multi"]:
+            log(f"multi-output SGD: {rows_for(n, d)} x {d}, {n_targets} targets")
+            p = make_problem(rows_for(n, d), d)
+            doc.rows += multi_output_rows(p, n_targets, 3, repeats)
     if "time_to_accuracy" in sections:
         n, features, methods = plan["tta"]
         for d in features:

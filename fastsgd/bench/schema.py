@@ -118,7 +118,9 @@ class Row:
     Attributes
     ----------
     group : str
-        ``"sgd"`` (per-example), ``"sparse"`` or ``"optim"``.
+        ``"sgd"`` (per-example), ``"sparse"``, ``"optim"`` or ``"multi"``
+        (several targets in one fit; ``accuracy_ratio`` is then the mean test
+        MSE over the targets over the closed form's).
     name : str
         Short label of the configuration.
     n_samples, n_features : int
@@ -134,7 +136,8 @@ class Row:
     batch_size : int
         fastsgd's ``batch_size``.
     sampling : str
-        ``"epoch"``, ``"blocks"`` or ``"inorder"``.
+        ``"epoch"``, ``"blocks"``, ``"inorder"`` or ``"auto"`` (the default
+        order).
     epochs : int
         Epochs per fit.
     fit_seconds : float
@@ -155,8 +158,10 @@ class Row:
         fastsgd stopped the fit as diverged.
     competitors : dict of str to Competitor
         By competitor label: ``"sklearn"`` (scikit-learn's per-example
-        ``SGDRegressor``), ``"torch"`` (the same optimizer in
-        ``torch.optim``).
+        ``SGDRegressor``; for ``"multi"`` rows, ``MultiOutputRegressor`` of
+        it), ``"torch"`` (the same optimizer in ``torch.optim``),
+        ``"single_target"`` (``"multi"`` rows: fastsgd's fit of the first
+        target alone).
     """
 
     group: str
