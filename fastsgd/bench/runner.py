@@ -13,6 +13,7 @@ from .._util import check_int, write_atomic
 from .accuracy import time_to_accuracy
 from .contenders import torch_version, warm_kernels
 from .environment import machine_info, versions
+from .orders import KINDS, ORDER_CONFIGS, ORDER_TOLERANCE, compare_orders
 from .probes import cold_start_section, peak_memory
 from .problems import make_problem
 from .report import render_png, write_json
@@ -20,6 +21,7 @@ from .schema import (
     BenchResults,
     Machine,
     Memory,
+    OrderCheck,
     TimeToAccuracy,
     Versions,
     to_json,
@@ -29,7 +31,15 @@ from .targets import evaluate_targets
 
 __all__ = ["SECTIONS", "run"]
 
-SECTIONS = ("sgd", "sparse", "optim", "time_to_accuracy", "memory", "cold_start")
+SECTIONS = (
+    "sgd",
+    "sparse",
+    "optim",
+    "orders",
+    "time_to_accuracy",
+    "memory",
+    "cold_start",
+)
 
 
 def _plan(full):
@@ -52,7 +62,8 @@ def _plan(full):
                 (100_000, 1000, 0.02, f32),
                 (200_000, 1000, 0.005, f64),
             ],
-            optim=[((100_000, 100, t), opts) for t in (f32, f64)]
+            optim=[((100_000, 100, f32), [("adam", 32, "default"), *opts])]
+            + [((100_000, 100, f64), opts)]
             + [((30_000, 1000, t), opts) for t in (f32, f64)],
             tta=(
                 100_000,
@@ -60,27 +71,32 @@ def _plan(full):
                 ("closed_form", "sgd", "minibatch", "sklearn"),
             ),
             memory=(100_000, 100),
-            sgd_epochs=5,
+            sgd_epochs=3,
             epochs=2,
             repeats=5,
             tta_epochs=10,
             cold_runs=3,
+            orders=((1, 3, 10), 5),
         )
     return dict(
         sgd=[(100_000, 100, f64), (100_000, 100, f32), (20_000, 1000, f64)],
         sparse=[(100_000, 1000, 0.02, f64)],
         optim=[
-            ((100_000, 100, f32), [("adam", 32), ("adam", 256), ("sgd", 256)]),
+            (
+                (100_000, 100, f32),
+                [("adam", 32, "default"), ("adam", 32), ("adam", 256), ("sgd", 256)],
+            ),
             ((100_000, 100, f64), [("sgd", 32), ("sgd", 256)]),
             ((20_000, 1000, f32), [("adam", 32)]),
         ],
         tta=(50_000, (2, 10, 100, 300, 1000), ("closed_form", "sgd", "minibatch")),
         memory=(100_000, 100),
-        sgd_epochs=5,
+        sgd_epochs=3,
         epochs=2,
         repeats=3,
         tta_epochs=6,
         cold_runs=2,
+        orders=((1, 3), 3),
     )
 
 
@@ -212,6 +228,14 @@ def _measure(doc, plan, sections, full, log):
             )
     if "optim" in sections:
         _measure_optimizers(doc, plan, rows_for, log)
+    if "orders" in sections:
+        epochs, seeds = plan["orders"]
+        n = max(int(round(80_000 * plan["scale"])), 200)
+        for kind in KINDS:
+            for config in ORDER_CONFIGS:
+                log(f"default order vs permutation: rows by {kind}, {config}")
+                for e in compare_orders(kind, config, epochs, seeds, n=n):
+                    doc.orders.append(OrderCheck(tolerance=ORDER_TOLERANCE, **e))
     if "time_to_accuracy" in sections:
         n, features, methods = plan["tta"]
         for d in features:
