@@ -28,9 +28,11 @@ import os
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
+
+from ._util import check_int
 
 __all__ = [
     "CsvFile",
@@ -45,14 +47,6 @@ __all__ = [
 ]
 
 FILE_FORMATS = (".csv", ".parquet", ".pq", ".npy", ".npz")
-
-
-def _check_int(name, value, low):
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        raise TypeError(f"{name} must be an int; got {type(value).__name__}.")
-    if value < low:
-        raise ValueError(f"{name} must be >= {low}; got {value}.")
-    return int(value)
 
 
 def _check_real(name, value, low, strict=True):
@@ -70,7 +64,7 @@ def _rng(random_state):
         return random_state
     if random_state is None or isinstance(random_state, bool):
         raise TypeError("random_state must be an int or a numpy Generator.")
-    return np.random.default_rng(_check_int("random_state", random_state, 0))
+    return np.random.default_rng(check_int("random_state", random_state, 0))
 
 
 def well_conditioned(
@@ -113,8 +107,8 @@ def well_conditioned(
     coef : ndarray of shape (n_features,)
         The true coefficients (only with ``return_coef=True``).
     """
-    n = _check_int("n_samples", n_samples, 2)
-    d = _check_int("n_features", n_features, 1)
+    n = check_int("n_samples", n_samples, 2)
+    d = check_int("n_features", n_features, 1)
     noise = _check_real("noise", noise, 0.0)
     intercept = _check_real("intercept", intercept, -np.inf)
     rng = _rng(random_state)
@@ -174,8 +168,8 @@ def ravine(
     coef : ndarray of shape (n_features,)
         The true coefficients (only with ``return_coef=True``).
     """
-    d = _check_int("n_features", n_features, 2)
-    n = _check_int("n_samples", n_samples, d + 1)
+    d = check_int("n_features", n_features, 2)
+    n = check_int("n_samples", n_samples, d + 1)
     condition = _check_real("condition", condition, 1.0)
     noise = _check_real("noise", noise, 0.0)
     angle = _check_real("angle", angle, -np.inf)
@@ -245,8 +239,8 @@ def spread_scales(
     coef : ndarray of shape (n_features,)
         The true coefficients (only with ``return_coef=True``).
     """
-    n = _check_int("n_samples", n_samples, 2)
-    d = _check_int("n_features", n_features, 2)
+    n = check_int("n_samples", n_samples, 2)
+    d = check_int("n_features", n_features, 2)
     low = _check_real("low", low, 0.0, strict=True)
     high = _check_real("high", high, low)
     noise = _check_real("noise", noise, 0.0)
