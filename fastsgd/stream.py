@@ -252,7 +252,7 @@ class ChunkSource:
         self.feature_names = list(features)
 
     def _set_csv(self, path, target, features, chunk_rows):
-        from .datasets import CsvFile
+        from .tables import CsvFile
 
         csv_file = CsvFile(path)
         names = csv_file.names
@@ -882,7 +882,7 @@ def _check_complete(X, y, features, target, where):
         value = values[i, j]
         is_target = names is not features
         if np.isnan(value):
-            from .datasets import missing_message
+            from .tables import missing_message
 
             raise ValueError(
                 missing_message(where.path, names[j], where.row(i), 1, is_target)
@@ -937,7 +937,7 @@ def _check_chunk(chunk):
 def _column(batch, name, where):
     col = batch.column(batch.schema.get_field_index(name))
     if col.null_count:
-        from .datasets import missing_message
+        from .tables import missing_message
 
         nulls = np.asarray(col.is_null().to_numpy(zero_copy_only=False))
         i = int(np.flatnonzero(nulls)[0])
