@@ -434,6 +434,59 @@ def lr_sweep(
         ``advice`` what to do).
     """
     # every check before the first fit: a sweep can take minutes
+    prefix, etas = _check_sweep(estimator, etas, epochs, callback)
+    # the loss of predicting zero: below LOSS_FLOOR of it a loss is rounding
+    try:
+        scale = 0.5 * float(np.mean(np.asarray(y, dtype=np.float64) ** 2))
+    except (TypeError, ValueError):
+        scale = np.nan  # fit reports the bad target
+    scale = scale if np.isfinite(scale) and scale > 0 else None
+    fit_params = (
+        {} if sample_weight is None else {prefix + "sample_weight": sample_weight}
+    )
+    ref, runs = None, []
+    for i, eta in enumerate(etas):
+        model = clone(estimator).set_params(
+            **{
+                prefix + "learning_rate": "constant",
+                prefix + "eta0": float(eta),
+                prefix + "max_iter": int(epochs),
+                prefix + "tol": None,
+            }
+        )
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DivergenceWarning)
+            model.fit(X, y, **fit_params)
+        seconds = time.perf_counter() - start
+        if ref is None:  # the first fit has checked the data
+            ref = _sweep_reference(model, X, y, sample_weight)
+        runs.append(_judge_run(model, ref, scale, X, y, sample_weight, seconds))
+        if callback is not None:
+            callback(i, float(eta), model, seconds)
+    curves, verdicts, finals, objective, diags, times = zip(*runs, strict=True)
+    finals = np.asarray(finals)
+    objective = np.asarray(objective, dtype=np.float64)
+    near = _near_optimum(ref, objective, finals, verdicts)
+    best = _best_eta(etas, verdicts, finals, near)
+    return SweepResult(
+        etas=etas,
+        curves=curves,
+        verdicts=verdicts,
+        final_loss=finals,
+        best_eta=best,
+        diagnoses=diags,
+        fit_times=np.asarray(times),
+        optimum=ref.optimum,
+        objective=objective,
+        near_optimum=near,
+        warnings=ref.notes,
+        advice=_sweep_advice(ref, best, verdicts, epochs),
+    )
+
+
+def _check_sweep(estimator, etas, epochs, callback):
+    """Check :func:`lr_sweep`'s arguments; return the parameter prefix and rates."""
     last_name, final = final_step(estimator)
     if isinstance(final, type):
         raise TypeError(
@@ -475,71 +528,24 @@ def lr_sweep(
     etas = etas.ravel()
     if etas.size == 0 or not np.all(np.isfinite(etas)) or np.any(etas <= 0):
         raise ValueError("etas must be a non-empty sequence of positive numbers.")
-    etas = np.unique(etas)
-    # the loss of predicting zero: below LOSS_FLOOR of it a loss is rounding
-    try:
-        scale = 0.5 * float(np.mean(np.asarray(y, dtype=np.float64) ** 2))
-    except (TypeError, ValueError):
-        scale = np.nan  # fit reports the bad target
-    scale = scale if np.isfinite(scale) and scale > 0 else None
-    fit_params = (
-        {} if sample_weight is None else {prefix + "sample_weight": sample_weight}
+    return prefix, np.unique(etas)
+
+
+def _judge_run(model, ref, scale, X, y, sample_weight, seconds):
+    """Return one run's curve, verdict, final loss, objective, diagnosis, time."""
+    fitted = final_step(model)[1]
+    optimum = ref.optimum
+    if optimum is not None and optimum <= LOSS_FLOOR * (scale or 0.0):
+        optimum = None  # diagnose needs a positive optimum
+    diag = diagnose(model, scale=scale, optimum=optimum)
+    curve = np.asarray(fitted.loss_curve_, dtype=np.float64)
+    final_loss = curve[-1] if curve.size and not fitted.diverged_ else np.inf
+    objective = (
+        _run_objective(model, X, y, sample_weight)
+        if ref.optimum is not None and not fitted.diverged_
+        else np.nan
     )
-    ref = None
-    curves, verdicts, finals, diags, times, objective = [], [], [], [], [], []
-    for i, eta in enumerate(etas):
-        model = clone(estimator).set_params(
-            **{
-                prefix + "learning_rate": "constant",
-                prefix + "eta0": float(eta),
-                prefix + "max_iter": int(epochs),
-                prefix + "tol": None,
-            }
-        )
-        start = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DivergenceWarning)
-            model.fit(X, y, **fit_params)
-        seconds = time.perf_counter() - start
-        if ref is None:  # the first fit has checked the data
-            ref = _sweep_reference(model, X, y, sample_weight)
-        fitted = final_step(model)[1]
-        optimum = ref.optimum
-        if optimum is not None and optimum <= LOSS_FLOOR * (scale or 0.0):
-            optimum = None  # diagnose needs a positive optimum
-        diag = diagnose(model, scale=scale, optimum=optimum)
-        curve = np.asarray(fitted.loss_curve_, dtype=np.float64)
-        curves.append(curve)
-        verdicts.append(diag.verdict)
-        final_loss = curve[-1] if curve.size and not fitted.diverged_ else np.inf
-        finals.append(float(final_loss))
-        objective.append(
-            _run_objective(model, X, y, sample_weight)
-            if ref.optimum is not None and not fitted.diverged_
-            else np.nan
-        )
-        diags.append(diag)
-        times.append(seconds)
-        if callback is not None:
-            callback(i, float(eta), model, seconds)
-    finals = np.asarray(finals)
-    objective = np.asarray(objective, dtype=np.float64)
-    near = _near_optimum(ref, objective, finals, verdicts)
-    best = _best_eta(etas, verdicts, finals, near)
-    return SweepResult(
-        etas=etas,
-        curves=tuple(curves),
-        verdicts=tuple(verdicts),
-        final_loss=finals,
-        best_eta=best,
-        diagnoses=tuple(diags),
-        fit_times=np.asarray(times),
-        optimum=ref.optimum,
-        objective=objective,
-        near_optimum=near,
-        warnings=ref.notes,
-        advice=_sweep_advice(ref, best, verdicts, epochs),
-    )
+    return curve, diag.verdict, float(final_loss), objective, diag, seconds
 
 
 # -------------------------------------------------------- parameter paths
