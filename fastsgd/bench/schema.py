@@ -35,9 +35,11 @@ __all__ = [
 SCHEMA = "fastsgd-bench/1"
 
 #: accuracies are equal when fastsgd's test MSE is at most this times the
-#: other's (a sampling mode against the permutation, fastsgd against a
-#: competitor)
-MATCH_TOLERANCE = 1.01
+#: competitor's: issue 13's accuracy target (test MSE over the optimum's within
+#: 3% of scikit-learn's on the same data and epochs). Runs of per-example SGD
+#: that differ only in their seed spread by about 1% at 100 000 rows and 3
+#: epochs, so a tighter rule would flag noise.
+MATCH_TOLERANCE = 1.03
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -110,7 +112,7 @@ class Competitor:
         None except for per-example rows.
     less_accurate : bool
         fastsgd's test MSE exceeds the competitor's by more than
-        ``MATCH_TOLERANCE`` (1%): the speed-up is not at equal accuracy, and
+        ``MATCH_TOLERANCE`` (3%): the speed-up is not at equal accuracy, and
         the report does not print it.
     """
 
