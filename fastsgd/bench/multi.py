@@ -111,7 +111,7 @@ def multi_output_rows(problem, n_targets, epochs, repeats):
             density=problem.density,
             optimizer="sgd",
             batch_size=1,
-            sampling="auto",
+            sampling="default",
             epochs=int(epochs),
             fit_seconds=fit_s,
             epoch_seconds=epoch_s,
