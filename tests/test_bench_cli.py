@@ -135,12 +135,12 @@ def test_results_match_the_documented_schema(tiny):
     check(results["versions"], spec["versions"], "versions")
     check(results["cold_start"], spec["cold_start"], "cold_start")
     groups = {r["group"] for r in results["rows"]}
-    assert groups == {"sgd", "sparse", "optim"}
+    assert groups == {"sgd", "sparse", "optim", "multi"}
     for r in results["rows"]:
         check(r, spec["rows"], r["name"])
         assert "sklearn" in r["competitors"]
         for label, comp in r["competitors"].items():
-            assert label in ("sklearn", "torch")
+            assert label in ("sklearn", "torch", "single_target")
             check(comp, spec["competitors"], f"{r['name']} {label}")
             assert comp["speedup"] == pytest.approx(comp["seconds"] / r["fit_seconds"])
             # epoch times (fit of E epochs minus fit of 1) for per-example rows
