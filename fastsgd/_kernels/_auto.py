@@ -82,6 +82,7 @@ from ._codes import (
     AUTO_MU,
     AUTO_N,
     AUTO_SCALE,
+    AUTO_SLOTS,
     AVG_NONE,
     K_AUTO_S,
     K_AUTO_W,
@@ -89,6 +90,7 @@ from ._codes import (
 )
 from ._jit import kernel
 from ._losses import loss_derivative, loss_value
+from ._prefetch import PREFETCH_DISTANCE, prefetch_item, prefetch_span
 from ._rows import epoch_options, finish, record, visit_sequence
 from ._schedule import rate, schedule_params
 from ._step import after_step, step_config
@@ -126,10 +128,10 @@ def safe_factor(a):
 
 
 @kernel(inline=True)
-def inverse_root(g):
-    """Return ``1 / sqrt(g)``, 0 for ``g <= 0`` (a coordinate without gradient)."""
-    if g > 0.0:
-        return 1.0 / math.sqrt(g)
+def coord_rate(n, p):
+    """Return ``rate = 1 / sqrt(G) = sqrt(n / P)``, 0 for ``P <= 0`` (no gradient yet)."""
+    if p > 0.0:
+        return math.sqrt(n / p)
     return 0.0
 
 
@@ -146,6 +148,7 @@ def auto_update(params, opt, grad, carry, hh, gam, nrows, eta, center, sparse, c
     """
     T = params.dtype.type
     d = params.shape[0] - 1
+    st = opt.reshape(opt.size)
     fit_b, a2, a1 = cfg[0], cfg[1], cfg[2]
     lam = cfg[7]
     tol = AUTO_TOL_F64 if params.itemsize == 8 else AUTO_TOL_F32
@@ -163,22 +166,22 @@ def auto_update(params, opt, grad, carry, hh, gam, nrows, eta, center, sparse, c
             touched = True
         if not touched:
             continue
-        mu_old = float(opt[AUTO_MU, j])
+        mu_old = float(st[j * AUTO_SLOTS + AUTO_MU])
         mu_new = mu_old
         if center and w_tot > 0.0:
             mu_new = mu_old + float(grad[1, j]) / w_tot
-            opt[AUTO_MU, j] = T(mu_new)
-            mu_new = float(opt[AUTO_MU, j])
+            st[j * AUTO_SLOTS + AUTO_MU] = T(mu_new)
+            mu_new = float(st[j * AUTO_SLOTS + AUTO_MU])
         dm = mu_new - mu_old
-        s = float(opt[AUTO_SCALE, j])
+        s = float(st[j * AUTO_SLOTS + AUTO_SCALE])
         if sparse:
             s = max(s, float(grad[3, j]))
         else:
             s = max(s, abs(float(grad[3, j]) - mu_new), abs(float(grad[4, j]) - mu_new))
-        opt[AUTO_SCALE, j] = T(s)
-        s = float(opt[AUTO_SCALE, j])
-        n = float(opt[AUTO_N, j]) + 1.0
-        opt[AUTO_N, j] = T(n)
+        st[j * AUTO_SLOTS + AUTO_SCALE] = T(s)
+        s = float(st[j * AUTO_SLOTS + AUTO_SCALE])
+        n = float(st[j * AUTO_SLOTS + AUTO_N]) + 1.0
+        st[j * AUTO_SLOTS + AUTO_N] = T(n)
         gz = 0.0
         qz = 0.0
         if s > 0.0 and s > tol * abs(mu_new):
@@ -190,9 +193,9 @@ def auto_update(params, opt, grad, carry, hh, gam, nrows, eta, center, sparse, c
                 q += (hh * dm - 2.0 * dd) * dm
             gz = a / (s * bf)
             qz = q / (s * s)
-        gj = (1.0 - 1.0 / n) * float(opt[AUTO_G, j]) + gz * gz
-        opt[AUTO_G, j] = T(gj)
-        r = inverse_root(float(opt[AUTO_G, j]))
+        pj = T(float(st[j * AUTO_SLOTS + AUTO_G]) + n * gz * gz)
+        st[j * AUTO_SLOTS + AUTO_G] = pj
+        r = coord_rate(n, float(pj))
         ppu += r * qz
         qsum += qz
         grad[0, j] = T(gz)
@@ -202,11 +205,11 @@ def auto_update(params, opt, grad, carry, hh, gam, nrows, eta, center, sparse, c
     rb = 0.0
     if fit_b:
         gb = gam / bf
-        nb = float(opt[AUTO_N, d]) + 1.0
-        opt[AUTO_N, d] = T(nb)
-        gbb = (1.0 - 1.0 / nb) * float(opt[AUTO_G, d]) + gb * gb
-        opt[AUTO_G, d] = T(gbb)
-        rb = inverse_root(float(opt[AUTO_G, d]))
+        nb = float(st[d * AUTO_SLOTS + AUTO_N]) + 1.0
+        st[d * AUTO_SLOTS + AUTO_N] = T(nb)
+        pb = T(float(st[d * AUTO_SLOTS + AUTO_G]) + nb * gb * gb)
+        st[d * AUTO_SLOTS + AUTO_G] = pb
+        rb = coord_rate(nb, float(pb))
         ppu += rb * hh
         qsum += hh
     s_tot = carry[K_AUTO_S] + qsum
@@ -220,18 +223,18 @@ def auto_update(params, opt, grad, carry, hh, gam, nrows, eta, center, sparse, c
     for j in range(d):
         touched = (not sparse) or grad[2, j] > 0.0
         wj = float(params[j])
-        s = float(opt[AUTO_SCALE, j])
-        active = s > 0.0 and s > tol * abs(float(opt[AUTO_MU, j]))
+        s = float(st[j * AUTO_SLOTS + AUTO_SCALE])
+        active = s > 0.0 and s > tol * abs(float(st[j * AUTO_SLOTS + AUTO_MU]))
         if touched and active:
             wj -= step * float(grad[1, j]) * float(grad[0, j]) / s
         if pen:
             c = 0.0
             if active:
-                c = inverse_root(float(opt[AUTO_G, j])) / (s * s)
+                c = auto_penalty_rate(st, j)
             wj = penalty_flow(wj, a2 * c + lam, a1 * c, step)
         new = T(wj)
         if center:
-            shift += (float(new) - float(params[j])) * float(opt[AUTO_MU, j])
+            shift += (float(new) - float(params[j])) * float(st[j * AUTO_SLOTS + AUTO_MU])
         params[j] = new
     if fit_b:
         params[d] = T(float(params[d]) - step * rb * gb - shift)
@@ -264,6 +267,7 @@ def epoch_auto(
     d = X.shape[1]
     X, y, sw, grad = unowned(X), unowned(y), unowned(sw), unowned(grad)
     params, opt, avg, q = unowned(params), unowned(opt), unowned(avg), unowned(q)
+    st = opt.reshape(opt.size)
     carry, stats, rec = unowned(carry), unowned(stats), unowned(rec)
     seq = unowned(visit_sequence(order, iscratch, codes))
     (batch, loss, sched, epoch, every, eps, pa, full, eta0, random_rows) = (
@@ -308,7 +312,7 @@ def epoch_auto(
             tsw = T(swi)
             for j in range(d):
                 x = X[i, j]
-                dev = x - opt[AUTO_MU, j]
+                dev = x - st[j * AUTO_SLOTS + AUTO_MU]
                 grad[0, j] += thg * dev
                 grad[1, j] += tsw * dev
                 grad[2, j] += tsw * dev * dev
@@ -429,11 +433,12 @@ def epoch_auto_csr_batch(
 
 
 @kernel(inline=True)
-def auto_penalty_rate(opt, j):
+def auto_penalty_rate(st, j):
     """Return ``c_j = rate_j / s_j^2`` (0 for an inactive CSR column)."""
-    s = float(opt[AUTO_SCALE, j])
+    at = j * AUTO_SLOTS
+    s = float(st[at + AUTO_SCALE])
     if s > 0.0:
-        return inverse_root(float(opt[AUTO_G, j])) / (s * s)
+        return coord_rate(float(st[at + AUTO_N]), float(st[at + AUTO_G])) / (s * s)
     return 0.0
 
 
@@ -448,15 +453,16 @@ def epoch_auto_csr(
     the penalty flow a column misses while no row stores it is applied when
     a row next stores it (before the prediction) and to every column at the
     end of the epoch: ``grad[0, j]`` keeps the epoch's clock (the sum of the
-    steps) at column j's last catch-up.  No averaging (the estimator routes
-    averaged runs to :func:`epoch_auto_csr_batch`).
+    steps) at column j's last catch-up; ``grad[1]`` holds the row's step
+    factors.  No averaging (the estimator routes averaged runs to
+    :func:`epoch_auto_csr_batch`).
     """
     m = order.shape[0]
     d = params.shape[0] - 1
     T = params.dtype.type
     data, indices, indptr = unowned(data), unowned(indices), unowned(indptr)
     y, sw, grad = unowned(y), unowned(sw), unowned(grad)
-    params, opt = unowned(params), unowned(opt)
+    params, st = unowned(params), unowned(opt.reshape(opt.size))
     carry, stats, rec = unowned(carry), unowned(stats), unowned(rec)
     seq = unowned(visit_sequence(order, iscratch, codes))
     (batch, loss, sched, epoch, every, eps, pa, full, eta0, random_rows) = (
@@ -483,6 +489,16 @@ def epoch_auto_csr(
     r_w = 0.0
     r_n = 0
     for pos in range(m):
+        if random_rows:
+            # as epoch_csr_lazy: the row pointer first, then the row
+            if pos + 2 * PREFETCH_DISTANCE < m:
+                prefetch_item(indptr, seq[pos + 2 * PREFETCH_DISTANCE])
+            if pos + PREFETCH_DISTANCE < m:
+                ahead = seq[pos + PREFETCH_DISTANCE]
+                prefetch_span(data, indptr[ahead], indptr[ahead + 1])
+                prefetch_span(indices, indptr[ahead], indptr[ahead + 1])
+                prefetch_item(y, ahead)
+                prefetch_item(sw, ahead)
         i = seq[pos]
         lo = indptr[i]
         hi = indptr[i + 1]
@@ -492,8 +508,9 @@ def epoch_auto_csr(
                 j = indices[k]
                 dt = clock - float(grad[0, j])
                 if dt > 0.0:
-                    c = auto_penalty_rate(opt, j)
-                    params[j] = T(penalty_flow(float(params[j]), a2 * c + lam, a1 * c, dt))
+                    c = auto_penalty_rate(st, j)
+                    wj = penalty_flow(float(params[j]), a2 * c + lam, a1 * c, dt)
+                    params[j] = T(wj)
                 grad[0, j] = T(clock)
         p = b
         for k in range(lo, hi):
@@ -513,49 +530,53 @@ def epoch_auto_csr(
         qsum = 0.0
         for k in range(lo, hi):
             j = indices[k]
+            at = j * AUTO_SLOTS
             x = float(data[k])
-            s = max(float(opt[AUTO_SCALE, j]), abs(x))
-            opt[AUTO_SCALE, j] = T(s)
-            s = float(opt[AUTO_SCALE, j])
-            n = float(opt[AUTO_N, j]) + 1.0
-            opt[AUTO_N, j] = T(n)
-            gz = 0.0
-            qz = 0.0
+            s = max(float(st[at + AUTO_SCALE]), abs(x))
+            st[at + AUTO_SCALE] = T(s)
+            s = float(st[at + AUTO_SCALE])
+            n = float(st[at + AUTO_N]) + 1.0
+            st[at + AUTO_N] = T(n)
+            f = 0.0
             if s > 0.0:
-                z = x / s
+                inv_s = 1.0 / s
+                z = x * inv_s
                 gz = hg * z
                 qz = swi * z * z
-            opt[AUTO_G, j] = T((1.0 - 1.0 / n) * float(opt[AUTO_G, j]) + gz * gz)
-            ppu += inverse_root(float(opt[AUTO_G, j])) * qz
-            qsum += qz
+                pj = T(float(st[at + AUTO_G]) + n * gz * gz)
+                st[at + AUTO_G] = pj
+                r = coord_rate(n, float(pj))
+                f = r * z * inv_s  # the user-unit step per unit of step * hg
+                ppu += r * qz
+                qsum += qz
+            grad[1, k - lo] = T(f)
         gb = 0.0
         rb = 0.0
         if fit_b:
             gb = hg
-            nb = float(opt[AUTO_N, d]) + 1.0
-            opt[AUTO_N, d] = T(nb)
-            opt[AUTO_G, d] = T((1.0 - 1.0 / nb) * float(opt[AUTO_G, d]) + gb * gb)
-            rb = inverse_root(float(opt[AUTO_G, d]))
+            nb = float(st[d * AUTO_SLOTS + AUTO_N]) + 1.0
+            st[d * AUTO_SLOTS + AUTO_N] = T(nb)
+            pb = T(float(st[d * AUTO_SLOTS + AUTO_G]) + nb * gb * gb)
+            st[d * AUTO_SLOTS + AUTO_G] = pb
+            rb = coord_rate(nb, float(pb))
             ppu += rb * swi
             qsum += swi
         s_tot += qsum
         mm = math.sqrt(w_tot / s_tot) if s_tot > 0.0 else 1.0
         step = eta * safe_factor(eta * mm * ppu) * mm
         clock += step
-        for k in range(lo, hi):
-            j = indices[k]
-            s = float(opt[AUTO_SCALE, j])
-            if s > 0.0:
-                r = inverse_root(float(opt[AUTO_G, j]))
-                wj = float(params[j]) - step * r * hg * float(data[k]) / (s * s)
-                if pen:
-                    c = r / (s * s)
-                    wj = penalty_flow(wj, a2 * c + lam, a1 * c, step)
-                params[j] = T(wj)
-            elif pen:
-                params[j] = T(penalty_flow(float(params[j]), lam, 0.0, step))
-            if pen:
+        move = step * hg
+        if pen:
+            for k in range(lo, hi):
+                j = indices[k]
+                wj = float(params[j]) - move * float(grad[1, k - lo])
+                c = auto_penalty_rate(st, j)
+                params[j] = T(penalty_flow(wj, a2 * c + lam, a1 * c, step))
                 grad[0, j] = T(clock)
+        else:
+            tm = T(move)
+            for k in range(lo, hi):
+                params[indices[k]] -= tm * grad[1, k - lo]
         if fit_b:
             b = float(T(b - step * rb * gb))
         r_n += 1
@@ -564,7 +585,7 @@ def epoch_auto_csr(
         for j in range(d):
             dt = clock - float(grad[0, j])
             if dt > 0.0:
-                c = auto_penalty_rate(opt, j)
+                c = auto_penalty_rate(st, j)
                 params[j] = T(penalty_flow(float(params[j]), a2 * c + lam, a1 * c, dt))
     params[d] = T(b)
     carry[K_AUTO_W] = w_tot
