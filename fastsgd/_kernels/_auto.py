@@ -129,7 +129,7 @@ def safe_factor(a):
 
 @kernel(inline=True)
 def coord_rate(n, p):
-    """Return ``rate = 1 / sqrt(G) = sqrt(n / P)``, 0 for ``P <= 0`` (no gradient yet)."""
+    """Return ``rate = 1 / sqrt(G) = sqrt(n / P)`` (0 for ``P <= 0``: no gradient)."""
     if p > 0.0:
         return math.sqrt(n / p)
     return 0.0
@@ -166,7 +166,8 @@ def auto_update(params, opt, grad, carry, hh, gam, nrows, eta, center, sparse, c
             touched = True
         if not touched:
             continue
-        mu_old = float(st[j * AUTO_SLOTS + AUTO_MU])
+        # CSR input is never centered: its means are 0 whatever the state holds
+        mu_old = 0.0 if sparse else float(st[j * AUTO_SLOTS + AUTO_MU])
         mu_new = mu_old
         if center and w_tot > 0.0:
             mu_new = mu_old + float(grad[1, j]) / w_tot
@@ -224,7 +225,8 @@ def auto_update(params, opt, grad, carry, hh, gam, nrows, eta, center, sparse, c
         touched = (not sparse) or grad[2, j] > 0.0
         wj = float(params[j])
         s = float(st[j * AUTO_SLOTS + AUTO_SCALE])
-        active = s > 0.0 and s > tol * abs(float(st[j * AUTO_SLOTS + AUTO_MU]))
+        mu = 0.0 if sparse else float(st[j * AUTO_SLOTS + AUTO_MU])
+        active = s > 0.0 and s > tol * abs(mu)
         if touched and active:
             wj -= step * float(grad[1, j]) * float(grad[0, j]) / s
         if pen:
@@ -234,7 +236,7 @@ def auto_update(params, opt, grad, carry, hh, gam, nrows, eta, center, sparse, c
             wj = penalty_flow(wj, a2 * c + lam, a1 * c, step)
         new = T(wj)
         if center:
-            shift += (float(new) - float(params[j])) * float(st[j * AUTO_SLOTS + AUTO_MU])
+            shift += (float(new) - float(params[j])) * mu
         params[j] = new
     if fit_b:
         params[d] = T(float(params[d]) - step * rb * gb - shift)
