@@ -145,8 +145,9 @@ def test_auto_matches_reference_matrix(sparse, dtype):
         got = run(key, X, y, sw, np.arange(n), state, hp, codes, sparse)
         ref = reference(X, y, sw, np.arange(n), state, hp, codes, sparse)
         check(got, ref, dtype, f"{key} {kw} {hk} resumed={resumed}")
+        r, a = tolerances(dtype)
         np.testing.assert_allclose(
-            got["carry"], ref["carry"], rtol=1e-9 if dtype == F64 else 1e-5
+            got["carry"], ref["carry"], rtol=r, atol=a, err_msg=f"carry; {key} {kw}"
         )
 
 

@@ -14,7 +14,8 @@ not depend on the scale (nor, on dense input, the offset) of any column:
   inactive: z_j = 0, its weight takes no loss step (no division by zero);
 - per coordinate, a recency-weighted AdaGrad accumulator of the squared
   standardized gradient ``G_j <- (1 - 1/n_j) G_j + gz_j^2`` (``n_j`` counts
-  the coordinate's updates, so ``G_j = sum_k k gz_k^2 / n_j``): plain AdaGrad
+  the coordinate's updates, so ``G_j = sum_k k gz_k^2 / n_j``; the state
+  keeps ``P_j = n_j G_j``): plain AdaGrad
   freezes its rates after large early gradients (measured: test MSE 2.5x the
   optimum's after 10 epochs on correlated dense columns), this forgets them at
   the rate the coordinate is updated;
@@ -37,8 +38,8 @@ predictions before the step), in float64 from the state::
     W += sum h;  mu_j += sum h (x_ij - mu_j) / W               (centered only)
     s_j = max(s_j, max_i |x_ij - mu_j|)
     gz_j = sum_i h_i g_i z_ij / B;  qz_j = sum_i h_i z_ij^2     (z with the new mu, s)
-    n_j += 1;  G_j = (1 - 1/n_j) G_j + gz_j^2;  rate_j = 1/sqrt(G_j) (0 if G_j = 0)
-    the intercept: gz_b = sum h g / B, qz_b = sum h, its own n_b, G_b, rate_b
+    n_j += 1;  P_j += n_j gz_j^2;  rate_j = sqrt(n_j / P_j) (0 if P_j = 0)
+    the intercept: gz_b = sum h g / B, qz_b = sum h, its own n_b, P_b, rate_b
     S += sum_j qz_j + qz_b;  M = sqrt(W / S);  ppu = sum_j rate_j qz_j / B (+ b)
     a = eta M ppu;  kappa = eta (1 - exp(-a)) / a;  step = kappa M
     w_j -= step rate_j gz_j / s_j;  b -= step rate_b gz_b + sum_j dw_j mu_j
@@ -62,13 +63,24 @@ coordinate missed when a row next uses it, and to every coordinate at the end
 of the epoch, exactly.  Its model equals :func:`epoch_auto_csr_batch`'s (which
 applies the flow to every coordinate at every step) with batches of one row.
 
-Measured (``bench/test_bench_vw.py``; AMD EPYC, 2 shared cores):
-scikit-learn's diabetes data unscaled, defaults, test MSE 0.99-1.03x the
-optimum's; correlated columns of scales 1e-3..1e4 with offsets, 10 epochs,
-1.00-1.02x per example and with batches of 32; hashed text-like CSR, 3 passes,
-1.002x, as accurate as Vowpal Wabbit at its best ``-l``.  ``eta`` (AUTO_ETA0):
-0.5 left 1.6x on one correlated dense problem without the recency weighting;
-with it 0.35-0.5 all pass, larger values lose on text (0.7: 1.014x).
+State: ``opt`` of shape ``(AUTO_SLOTS, d + 1)`` read as ``d + 1`` records of
+four values, ``(P_j, n_j, mu_j, s_j)`` at ``opt.reshape(-1)[4 j : 4 j + 4]``
+(the intercept's record last; its ``mu`` and ``s`` unused), so that a CSR
+step reads one cache line per column; ``P_j = sum_k k gz_k^2 = n_j G_j`` (the
+rate is ``sqrt(n_j / P_j)``: one division and one root).  ``carry`` holds
+``W`` (``K_AUTO_W``) and ``S`` (``K_AUTO_S``).  ``hp[H_ETA0]`` is ``eta``
+(``AUTO_ETA0``); a warmup multiplies it as for the other schedules.
+
+Measured (``bench/test_bench_vw.py``, median of 3 seeds; AMD EPYC, 2 cores
+shared with other jobs): scikit-learn's diabetes data unscaled, the
+estimator's defaults, test MSE 1.006x the optimum's (0.95-1.01); correlated
+columns of scales 1e-3..1e4 with offsets, 10 epochs, 1.000x per example and
+with batches of 32 (at most 1.004); hashed text-like CSR, 3 passes, 1.003x,
+as accurate as Vowpal Wabbit at its best ``-l`` (1.004x).  Choice of ``eta``
+(AUTO_ETA0 = 0.4): plain AdaGrad (no recency weighting) with 0.5 left 1.6x
+(2.5x on one seed) on the correlated dense problem; recency-weighted, 0.35
+to 0.5 pass everywhere, 0.7 loses on text (1.014x), 0.35 on dense (1.014x on
+one seed).
 """
 
 from __future__ import annotations

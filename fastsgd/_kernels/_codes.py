@@ -190,8 +190,10 @@ N_CARRY = 3
 # the step multiplier hp[H_ETA0] the estimator writes for "auto" (measured: see
 # the _auto module docstring)
 AUTO_ETA0 = 0.4
-# state rows (each n_features + 1 long) of "auto", whatever the optimizer code
-AUTO_G = 0  # recency-weighted sum of squared standardized gradients
+# state of "auto", whatever the optimizer code: AUTO_SLOTS rows of
+# n_features + 1, read as n_features + 1 records of AUTO_SLOTS values (record
+# j at opt.reshape(-1)[AUTO_SLOTS * j:], one cache line per column); offsets:
+AUTO_G = 0  # P = sum_k k gz_k^2 over the coordinate's updates (G = P / n)
 AUTO_N = 1  # times the coordinate was updated (its own step counter)
 AUTO_MU = 2  # running mean of the feature (dense input with an intercept)
 AUTO_SCALE = 3  # largest |x - mean| seen (the intercept's entry is unused)
