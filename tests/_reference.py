@@ -484,6 +484,7 @@ def auto_reference_epoch(
     a2, a1 = l2_coef(codes, hp), l1_coef(codes, hp)
     lam = hp[K.H_WEIGHT_DECAY]
     stats = np.zeros(K.N_STATS)
+    stats[K.S_BAD_ROW] = -1.0  # finite data: no row stopped the epoch
     rec = np.full(rec_len, np.nan)
     r_loss = r_w = 0.0
     r_steps = 0
@@ -608,6 +609,7 @@ def csr_adaptive_reference_epoch(
     epoch = int(codes[K.C_EPOCH])
     every = int(codes[K.C_RECORD_EVERY])
     stats = np.zeros(K.N_STATS)
+    stats[K.S_BAD_ROW] = -1.0  # finite data: no row stopped the epoch
     rec = np.full(rec_len, np.nan)
     r_loss = r_w = 0.0
     r_steps = 0

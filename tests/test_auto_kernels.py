@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_kernels import (
     DTYPES,
+    visited,
     F32,
     F64,
     HSET,
@@ -68,6 +69,7 @@ def run(key, X, y, sw, order, state, hp, codes, sparse, rec_len=16):
     d = X.shape[1]
     s = {k: np.array(state[k], copy=True) for k in AUTO_KEYS}
     order = np.array(order, dtype=np.int64)
+    iscratch = np.full(2 * len(order) + 2 * max(1, codes[K.C_STREAMS]) + 2, -1)
     rows = max(1, _select.scratch_rows(key))
     grad = np.full((rows, d + 1), np.nan, dtype=X.dtype)  # contents must not matter
     stats = np.zeros(K.N_STATS)
@@ -75,11 +77,12 @@ def run(key, X, y, sw, order, state, hp, codes, sparse, rec_len=16):
     data = csr_parts(X) if sparse else (readonly(X),)
     fn = _select.epoch_kernel(key)
     fn(
-        *data, readonly(y), readonly(sw), order, np.zeros(2 * len(order) + 2,
-        dtype=np.int64), s["params"], s["opt"], s["avg"], np.zeros(d, X.dtype),
-        grad, s["counters"], s["carry"], hp, codes, stats, rec,
+        *data, readonly(y), readonly(sw), order, iscratch, s["params"], s["opt"],
+        s["avg"], np.zeros(d, X.dtype), grad, s["counters"], s["carry"], hp,
+        codes, stats, rec,
     )  # fmt: skip
     s.update(t=int(s["counters"][0]), stats=stats, rec=rec, order=order)
+    s.update(iscratch=iscratch)
     return s
 
 
@@ -218,6 +221,87 @@ def test_lazy_csr_epoch_equals_every_coordinate_epoch():
             ("auto_csr_batch", None), X, y, sw, np.arange(n), state, hp, codes, True
         )
         check(lazy, full, F64, f"pen={pen} lam={lam}", rtol=1e-12)
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize("batch", [1, 3])
+@pytest.mark.parametrize(
+    "sampling", [K.SAMPLE_SHUFFLE, K.SAMPLE_STREAMS, K.SAMPLE_BLOCKS]
+)
+def test_auto_visits_rows_through_the_shared_sequence(sampling, batch, sparse):
+    """Every sampling mode: the kernel steps through _rows.visit_sequence's rows."""
+    rng = np.random.default_rng(515)
+    n, d = 37, 4
+    X, y, sw = make_data(rng, n, d, F64, zeros=0.5 if sparse else 0.0)
+    codes = auto_codes(batch=batch, sampling=sampling, seed=11, block=4, streams=3)
+    hp = auto_hp(alpha=0.01)
+    key = family(codes, hp, n, sparse)
+    state = auto_state(rng, d, F64, resumed=True)
+    got = run(key, X, y, sw, np.arange(n), state, hp, codes, sparse)
+    seq = visited(got, np.arange(n), codes)
+    assert sorted(seq) == list(range(n))
+    assert list(seq) != list(range(n))
+    ref = reference(X, y, sw, seq, state, hp, codes, sparse)
+    check(got, ref, F64, f"{key} sampling={sampling}")
+
+
+def bad_rows_data(rng, value, sparse):
+    n, d = 40, 3
+    X, y, sw = make_data(rng, n, d, F64, zeros=0.3 if sparse else 0.0)
+    X = np.array(X)
+    X[9, 1] = value
+    y = np.array(y)
+    y[23] = value
+    return X, y, sw, [9, 23]
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize("batch, average", [(1, 0), (4, 0), (1, K.AVG_POLYAK)])
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_auto_check_reports_the_first_visited_bad_row(value, batch, average, sparse):
+    """C_CHECK: the epoch stops at the first visited row with NaN/inf (X or y)."""
+    rng = np.random.default_rng(516)
+    X, y, sw, bad = bad_rows_data(rng, value, sparse)
+    n, d = X.shape
+    kw = dict(batch=batch, average=average, sampling=K.SAMPLE_SHUFFLE, seed=3)
+    hp = auto_hp(alpha=0.01)
+    key = family(auto_codes(**kw), hp, n, sparse)
+    state = auto_state(rng, d, F64)
+    got = run(key, readonly(X), readonly(y), sw, np.arange(n), state, hp,
+              auto_codes(check=1, **kw), sparse)  # fmt: skip
+    seq = list(got["order"])
+    first = min(bad, key=seq.index)
+    assert got["stats"][K.S_BAD_ROW] == first
+    # the step holding the bad row is not taken
+    assert got["t"] == seq.index(first) // batch
+    # unchecked: runs through and reports nothing
+    got = run(key, readonly(X), readonly(y), sw, np.arange(n), state, hp,
+              auto_codes(check=0, **kw), sparse)  # fmt: skip
+    assert got["stats"][K.S_BAD_ROW] == -1
+    # finite data: checked and unchecked give the same model
+    X, y = X.copy(), y.copy()  # readonly() froze them
+    X[9, 1], y[23] = 0.5, 0.5
+    a = run(key, readonly(X), readonly(y), sw, np.arange(n), state, hp,
+            auto_codes(check=1, **kw), sparse)  # fmt: skip
+    b = run(key, readonly(X), readonly(y), sw, np.arange(n), state, hp,
+            auto_codes(check=0, **kw), sparse)  # fmt: skip
+    assert a["stats"][K.S_BAD_ROW] == -1
+    np.testing.assert_array_equal(a["params"], b["params"])
+
+
+@pytest.mark.parametrize("value", [np.nan, -np.inf])
+def test_csr_adaptive_check_reports_the_first_visited_bad_row(value):
+    rng = np.random.default_rng(517)
+    X, y, sw, bad = bad_rows_data(rng, value, True)
+    n, d = X.shape
+    kw = dict(optimizer=K.OPT_ADAGRAD, penalty=K.PEN_L2, sampling=K.SAMPLE_SHUFFLE)
+    state = auto_state(rng, d, F64, resumed=True, slots=1)
+    got = run(("csr_adaptive", None), readonly(X), readonly(y), sw, np.arange(n),
+              state, make_hp(), make_codes(check=1, seed=4, **kw), True)  # fmt: skip
+    seq = list(got["order"])
+    first = min(bad, key=seq.index)
+    assert got["stats"][K.S_BAD_ROW] == first
+    assert got["t"] == state["counters"][0] + seq.index(first)
 
 
 # ------------------------------------------------------------------ properties

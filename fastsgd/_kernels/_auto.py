@@ -96,14 +96,23 @@ from ._codes import (
     AUTO_SCALE,
     AUTO_SLOTS,
     AVG_NONE,
+    C_CHECK,
     K_AUTO_S,
     K_AUTO_W,
+    S_BAD_ROW,
     S_GRAD_NORM,
 )
 from ._jit import kernel
 from ._losses import loss_derivative, loss_value
 from ._prefetch import PREFETCH_DISTANCE, prefetch_item, prefetch_span
-from ._rows import epoch_options, finish, record, visit_sequence
+from ._rows import (
+    csr_row_is_bad,
+    epoch_options,
+    finish,
+    record,
+    row_is_bad,
+    visit_sequence,
+)
 from ._schedule import rate, schedule_params
 from ._step import after_step, step_config
 from ._unowned import unowned
@@ -292,6 +301,8 @@ def epoch_auto(
     fit_b = cfg[0]
     avg_code, avg_start, ema = cfg[4], cfg[5], cfg[13]
     T = params.dtype.type
+    check = codes[C_CHECK] != 0
+    stats[S_BAD_ROW] = -1.0
     t = counters[0]
     loss_sum = 0.0
     w_sum = 0.0
@@ -319,6 +330,9 @@ def epoch_auto(
             p += params[d]
             swi = float(sw[i])
             li = loss_value(loss, p, y[i], eps)
+            if check and not math.isfinite(li) and row_is_bad(X, i, y[i]):
+                stats[S_BAD_ROW] = i
+                break
             ls += swi * li
             ws += swi
             hg = swi * loss_derivative(loss, p, y[i], eps)
@@ -336,6 +350,9 @@ def epoch_auto(
                     grad[4, j] = x
             hh += swi
             gam += hg
+        if stats[S_BAD_ROW] >= 0.0:
+            t -= 1  # the step is not taken: the fit stops with an error
+            break
         steps += 1
         eta_sum += eta
         loss_sum += ls
@@ -378,6 +395,8 @@ def epoch_auto_csr_batch(
     sp = schedule_params(hp)
     avg_code, avg_start, ema = cfg[4], cfg[5], cfg[13]
     T = params.dtype.type
+    check = codes[C_CHECK] != 0
+    stats[S_BAD_ROW] = -1.0
     clear_rows(grad, d, True)
     t = counters[0]
     loss_sum = 0.0
@@ -406,6 +425,9 @@ def epoch_auto_csr_batch(
                 p += data[k] * params[indices[k]]
             swi = float(sw[i])
             li = loss_value(loss, p, y[i], eps)
+            if check and not math.isfinite(li) and csr_row_is_bad(data, lo, hi, y[i]):
+                stats[S_BAD_ROW] = i
+                break
             ls += swi * li
             ws += swi
             hg = swi * loss_derivative(loss, p, y[i], eps)
@@ -422,6 +444,9 @@ def epoch_auto_csr_batch(
                     grad[3, j] = ax
             hh += swi
             gam += hg
+        if stats[S_BAD_ROW] >= 0.0:
+            t -= 1  # the step is not taken: the fit stops with an error
+            break
         steps += 1
         eta_sum += eta
         loss_sum += ls
@@ -487,6 +512,8 @@ def epoch_auto_csr(
     fit_b, a2, a1 = cfg[0], cfg[1], cfg[2]
     lam = cfg[7]
     pen = a2 > 0.0 or a1 > 0.0 or lam > 0.0
+    check = codes[C_CHECK] != 0
+    stats[S_BAD_ROW] = -1.0
     if pen:
         for j in range(d):
             grad[0, j] = 0.0
@@ -531,6 +558,9 @@ def epoch_auto_csr(
             p += data[k] * params[indices[k]]
         swi = float(sw[i])
         li = loss_value(loss, p, y[i], eps)
+        if check and not math.isfinite(li) and csr_row_is_bad(data, lo, hi, y[i]):
+            stats[S_BAD_ROW] = i
+            break
         t += 1
         eta = rate(sched, float(t), epoch, sp)
         eta_sum += eta

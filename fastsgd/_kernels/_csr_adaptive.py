@@ -38,10 +38,10 @@ from __future__ import annotations
 
 import math
 
-from ._codes import OPT_ADAGRAD, S_GRAD_NORM
+from ._codes import C_CHECK, OPT_ADAGRAD, S_BAD_ROW, S_GRAD_NORM
 from ._jit import kernel
 from ._losses import loss_derivative, loss_value
-from ._rows import epoch_options, finish, record, visit_sequence
+from ._rows import csr_row_is_bad, epoch_options, finish, record, visit_sequence
 from ._schedule import rate, schedule_params
 from ._step import step_config
 from ._unowned import unowned
@@ -94,6 +94,8 @@ def epoch_csr_adaptive(
     rho = 1.0 if adagrad else rho_
     one_m = 1.0 if adagrad else 1.0 - rho_
     shrink = a2 > 0.0 or lam > 0.0
+    check = codes[C_CHECK] != 0
+    stats[S_BAD_ROW] = -1.0
     for j in range(d):
         grad[0, j] = 0.0
         grad[1, j] = 0.0
@@ -124,6 +126,9 @@ def epoch_csr_adaptive(
             p += data[k] * params[indices[k]]
         swi = float(sw[i])
         li = loss_value(loss, p, y[i], eps_l)
+        if check and not math.isfinite(li) and csr_row_is_bad(data, lo, hi, y[i]):
+            stats[S_BAD_ROW] = i
+            break
         t += 1
         step += 1.0
         eta = rate(sched, float(t), epoch, sp)
