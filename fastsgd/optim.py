@@ -28,6 +28,7 @@ __all__ = [
     "OptimizerSpec",
     "TrainState",
     "effective_weight_decay",
+    "state_rows",
 ]
 
 
@@ -105,9 +106,14 @@ class TrainState(NamedTuple):
     carry: np.ndarray  # float64 (N_CARRY,): cumulative L1 penalty u
 
     @classmethod
-    def zeros(cls, n_features: int, dtype, optimizer: str) -> TrainState:
-        """Return a fresh state for ``n_features`` features."""
-        rows = OPTIMIZER_SPECS[optimizer].state_rows
+    def zeros(
+        cls, n_features: int, dtype, optimizer: str, learning_rate: str | None = None
+    ) -> TrainState:
+        """Return a fresh state for ``n_features`` features.
+
+        ``learning_rate='auto'`` keeps its own state rows whatever the optimizer.
+        """
+        rows = state_rows(optimizer, learning_rate)
         return cls(
             params=np.zeros(n_features + 1, dtype=dtype),
             opt=np.zeros((rows, n_features + 1), dtype=dtype),
@@ -130,6 +136,13 @@ class TrainState(NamedTuple):
     def steps(self) -> int:
         """Steps taken so far."""
         return int(self.counters[0])
+
+
+def state_rows(optimizer: str, learning_rate: str | None = None) -> int:
+    """Return the rows of optimizer state a configuration keeps (``opt.shape[0]``)."""
+    if learning_rate == "auto":
+        return K.AUTO_SLOTS
+    return OPTIMIZER_SPECS[optimizer].state_rows
 
 
 def effective_weight_decay(optimizer: str, weight_decay: float | None) -> float:

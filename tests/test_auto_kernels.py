@@ -19,7 +19,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_kernels import (
     DTYPES,
-    visited,
     F32,
     F64,
     HSET,
@@ -31,6 +30,7 @@ from test_kernels import (
     make_hp,
     readonly,
     tolerances,
+    visited,
 )
 
 from fastsgd._kernels import _codes as K

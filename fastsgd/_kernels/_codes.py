@@ -93,8 +93,7 @@ LR_ONECYCLE = 6
 LR_PA1 = 7
 LR_PA2 = 8
 # learning_rate="auto": scale-free steps of their own (see _auto), no eta0 to
-# choose and no scaler needed.  Not in SCHEDULES yet: the estimator builds its
-# accepted names from that table, and "auto" needs its own state layout
+# choose and no scaler needed; its own kernels and state layout (AUTO_SLOTS)
 LR_AUTO = 9
 
 SCHEDULES = {
@@ -107,6 +106,7 @@ SCHEDULES = {
     "onecycle": LR_ONECYCLE,
     "pa1": LR_PA1,
     "pa2": LR_PA2,
+    "auto": LR_AUTO,
 }
 
 # how the epoch visits rows

@@ -133,7 +133,8 @@ class EpochRunner:
         codes, hp = options.arrays()
         m = order.shape[0]
         sparse = sp.issparse(X)
-        self.key = _select.family(codes, hp, m, sparse, threads)
+        # per-example AdaGrad/RMSProp on CSR input at O(nnz) a step
+        self.key = _select.family(codes, hp, m, sparse, threads, lazy_adaptive=True)
         sampling = codes[K.C_SAMPLING]
         iscratch = np.zeros(_iscratch_size(codes, m), dtype=np.int64)
         every = int(codes[K.C_RECORD_EVERY])
@@ -187,6 +188,9 @@ class EpochRunner:
         float64 features), so they skip it.
         """
         d = X.shape[1]
+        rows = _select.scratch_rows(self.key)
+        if rows:  # the auto and O(nnz) adaptive families: their own scratch
+            return (rows, d + 1)
         row_bytes = (d + 2) * X.dtype.itemsize
         family = self.key[0]
         if sampling in (K.SAMPLE_SHUFFLE, K.SAMPLE_REPLACEMENT) and (
