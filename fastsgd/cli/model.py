@@ -41,6 +41,12 @@ def _regressor(args):
 
     if args.learning_rate == "optimal" and args.alpha == 0:
         raise CLIError("--learning-rate optimal needs --alpha > 0")
+    if args.learning_rate == "auto" and args.optimizer != "sgd":
+        raise CLIError(
+            f"--learning-rate auto (the default) runs with --optimizer sgd only "
+            f"(it adapts each feature's step itself); for --optimizer "
+            f"{args.optimizer} choose a schedule, e.g. --learning-rate invscaling"
+        )
     return SGDRegressor(
         optimizer=args.optimizer,
         learning_rate=args.learning_rate,

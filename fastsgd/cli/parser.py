@@ -28,6 +28,7 @@ SCHEDULES = (
     "step",
     "cosine",
     "onecycle",
+    "auto",
 )
 
 
@@ -199,15 +200,16 @@ def _add_fit(sub):
     )
     p.add_argument(
         "--learning-rate",
-        default="invscaling",
+        default="auto",
         choices=SCHEDULES,
-        help="schedule (default invscaling)",
+        help="schedule (default auto: per-feature scale-free steps, no --eta0 "
+        "to choose, raw features welcome; with --optimizer sgd only)",
     )
     p.add_argument(
         "--eta0",
         type=positive_float,
         default=0.01,
-        help="initial learning rate (default 0.01)",
+        help="initial learning rate (default 0.01; not read by --learning-rate auto)",
     )
     p.add_argument(
         "--batch-size",
