@@ -359,12 +359,20 @@ def test_fit_trains_raw_features_by_default(in_tmp, capsys):
     model = joblib.load("m.joblib")
     assert model.learning_rate == "auto"
     assert model.score(X, y) > 0.99
-    # another optimizer needs a schedule: said before any training
+    # another optimizer keeps the library's default schedule ...
     code, out, err = main(
-        capsys, "fit", "raw.csv", "--target", "target", "--optimizer", "adam"
-    )
+        capsys, "fit", "raw.csv", "--target", "target", "--optimizer", "adam",
+        "-o", "adam.joblib", "--quiet",
+    )  # fmt: skip
+    assert code == 0, err
+    assert joblib.load("adam.joblib")[-1].learning_rate == "invscaling"
+    # ... and asking for auto with it is refused before any training
+    code, out, err = main(
+        capsys, "fit", "raw.csv", "--target", "target", "--optimizer", "adam",
+        "--learning-rate", "auto",
+    )  # fmt: skip
     assert code != 0
-    assert "--learning-rate auto (the default) runs with --optimizer sgd" in err
+    assert "--learning-rate auto runs with --optimizer sgd only" in err
 
 
 def test_fit_reads_npz_npy_and_parquet(in_tmp, capsys, table_data):

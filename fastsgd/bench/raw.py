@@ -100,17 +100,22 @@ def text_like(
 def optimum_mse(Xtr, ytr, Xte, yte):
     """Return the test MSE of ``closed_form`` on the training rows.
 
-    Sparse data: on the columns some training row stores (the others 0).
+    Sparse data: on the columns some training row stores (the others 0);
+    with fewer rows than those columns, the minimum-norm solution.
     """
     from ..closed_form import closed_form
 
-    if sp.issparse(Xtr):
-        used = np.unique(Xtr.indices)
-        coef = np.zeros(Xtr.shape[1])
-        c, b = closed_form(Xtr[:, used], ytr)
-        coef[used] = c
-    else:
-        coef, b = closed_form(Xtr, ytr)
+    with warnings.catch_warnings():
+        # a small run (scale < 1) can have fewer rows than stored columns:
+        # closed_form then warns and returns the minimum-norm solution
+        warnings.simplefilter("ignore")
+        if sp.issparse(Xtr):
+            used = np.unique(Xtr.indices)
+            coef = np.zeros(Xtr.shape[1])
+            c, b = closed_form(Xtr[:, used], ytr)
+            coef[used] = c
+        else:
+            coef, b = closed_form(Xtr, ytr)
     return _mse(Xte, yte, coef, b)
 
 

@@ -200,10 +200,11 @@ def _add_fit(sub):
     )
     p.add_argument(
         "--learning-rate",
-        default="auto",
+        default=None,
         choices=SCHEDULES,
-        help="schedule (default auto: per-feature scale-free steps, no --eta0 "
-        "to choose, raw features welcome; with --optimizer sgd only)",
+        help="schedule (default: auto with --optimizer sgd, per-feature "
+        "scale-free steps, no --eta0 to choose, raw features welcome; "
+        "invscaling with the other optimizers)",
     )
     p.add_argument(
         "--eta0",
