@@ -3,8 +3,10 @@
 Same data, same epochs, same schedule (``invscaling`` with
 ``eta0 = min(0.01, 1 / n_features)``, the default L2 penalty); scikit-learn
 reshuffles every epoch. fastsgd runs each of its ways to visit the rows:
-``epoch`` (a new permutation each epoch, as scikit-learn), ``blocks`` (shuffled
-blocks of 64 rows of a shuffled copy) and ``inorder`` (``shuffle=False``).
+``default`` (``SGDRegressor()``'s: interleaved streams over random segments on
+data over 4 MiB), ``permutation`` (a new permutation each epoch, as
+scikit-learn), ``blocks`` (shuffled blocks of a shuffled copy) and
+``inorder`` (``shuffle=False``).
 Dense float64 and float32 at 10, 100 and 1000 features, and sparse CSR.
 """
 
@@ -12,8 +14,8 @@ import pytest
 
 from fastsgd import bench as fb
 
-EPOCHS = 5
-SAMPLING = ["epoch", "blocks", "inorder"]
+EPOCHS = 3
+SAMPLING = ["default", "permutation", "blocks", "inorder"]
 DENSE = [(100_000, 10), (100_000, 100), (20_000, 1000)]
 SPARSE = [(100_000, 1000, 0.02), (200_000, 1000, 0.005)]
 

@@ -5,9 +5,10 @@ a drop-in superset of scikit-learn's, :func:`closed_form` the exact
 least-squares answer to compare with.
 """
 
+from ._sweep import SweepResult, lr_sweep
 from ._training import EpochInfo, RunResult, RunState
 from .closed_form import IllConditionedWarning, closed_form
-from .diagnostics import Diagnosis, SweepResult, diagnose, lr_sweep
+from .diagnostics import Diagnosis, diagnose
 from .linear_model import DivergenceWarning, SGDRegressor
 from .stream import ChunkSource, fit_stream
 from .warmup import compile_kernels

@@ -123,11 +123,12 @@ def write_atomic(path, payload: bytes) -> None:
 
 
 # ---------------------------------------------------------------- progress
-def progress_bar(total, desc, *, quiet=False, file=None, **options):
+def progress_bar(total, desc, *, quiet=False, file=None, draw=None, **options):
     """Return a ``tqdm.auto`` progress bar that draws only where it helps.
 
     The bar goes to ``file`` (default ``sys.stderr``), only when that is a
-    terminal (or a notebook) and not ``quiet``, and disappears when closed.
+    terminal (or a notebook) and not ``quiet`` (``draw=True``: always), and
+    disappears when closed (unless ``leave=True``).
 
     Parameters
     ----------
@@ -139,6 +140,9 @@ def progress_bar(total, desc, *, quiet=False, file=None, **options):
         Never draw.
     file : file-like or None, default=None
         Where to draw; None means ``sys.stderr`` at the time of the call.
+    draw : bool or None, default=None
+        True draws even when ``file`` is not a terminal; None decides by the
+        terminal.
     **options
         More ``tqdm`` options (``unit``, ``mininterval``...).
 
@@ -150,15 +154,10 @@ def progress_bar(total, desc, *, quiet=False, file=None, **options):
     """
     from tqdm.auto import tqdm
 
-    return tqdm(
-        total=total,
-        desc=desc,
-        file=file,
-        leave=False,
-        dynamic_ncols=True,
-        disable=True if quiet else None,  # None: off when file is not a TTY
-        **options,
-    )
+    # disable=None: off when file is not a TTY
+    disable = True if quiet or draw is False else (False if draw else None)
+    kw = {"leave": False, "dynamic_ncols": True, **options}
+    return tqdm(total=total, desc=desc, file=file, disable=disable, **kw)
 
 
 @contextlib.contextmanager

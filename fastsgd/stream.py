@@ -38,13 +38,14 @@ import inspect
 import os
 import re
 import sys
-import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
+
+from ._util import progress_bar
 
 __all__ = ["ChunkSource", "fit_stream"]
 
@@ -251,7 +252,7 @@ class ChunkSource:
         self.feature_names = list(features)
 
     def _set_csv(self, path, target, features, chunk_rows):
-        from .datasets import CsvFile
+        from .tables import CsvFile
 
         csv_file = CsvFile(path)
         names = csv_file.names
@@ -540,7 +541,7 @@ def fit_stream(
     rng = np.random.default_rng(random_state)
     if progress is None:
         progress = _isatty(sys.stderr)
-    bar = _Progress(epochs, chunks.n_rows, sys.stderr) if progress else None
+    bar = _Progress(epochs, chunks.n_rows) if progress else None
     once = _WarnOnce()
     n_seen = 0
     try:
@@ -881,7 +882,7 @@ def _check_complete(X, y, features, target, where):
         value = values[i, j]
         is_target = names is not features
         if np.isnan(value):
-            from .datasets import missing_message
+            from .tables import missing_message
 
             raise ValueError(
                 missing_message(where.path, names[j], where.row(i), 1, is_target)
@@ -936,7 +937,7 @@ def _check_chunk(chunk):
 def _column(batch, name, where):
     col = batch.column(batch.schema.get_field_index(name))
     if col.null_count:
-        from .datasets import missing_message
+        from .tables import missing_message
 
         nulls = np.asarray(col.is_null().to_numpy(zero_copy_only=False))
         i = int(np.flatnonzero(nulls)[0])
@@ -956,52 +957,24 @@ def _isatty(stream):
 
 
 class _Progress:
-    """A one-line progress bar: epoch, chunks, rows, elapsed time."""
+    """The progress bar of :func:`fit_stream`: rows of each epoch, chunks."""
 
-    WIDTH = 24
-    EVERY = 0.1  # seconds between redraws
-
-    def __init__(self, epochs, n_rows, stream):
+    def __init__(self, epochs, n_rows):
         self.epochs = epochs
-        self.n_rows = n_rows
-        self.stream = stream
-        self.started = time.perf_counter()
-        self.last = -np.inf
-        self.epoch = 0
+        self.bar = progress_bar(
+            n_rows, "fit_stream", draw=True, leave=True, unit="row", unit_scale=True
+        )
         self.chunks = 0
-        self.rows = 0
-        self.epoch_rows = 0
 
     def start_epoch(self, epoch):
-        self.epoch = epoch
         self.chunks = 0
-        self.epoch_rows = 0
-        self._draw(force=True)
+        self.bar.reset()
+        self.bar.set_description_str(f"fit_stream epoch {epoch + 1}/{self.epochs}")
 
     def update(self, rows):
         self.chunks += 1
-        self.rows += int(rows)
-        self.epoch_rows += int(rows)
-        self._draw()
+        self.bar.set_postfix_str(f"{self.chunks} chunks", refresh=False)
+        self.bar.update(int(rows))
 
     def close(self):
-        self._draw(force=True)
-        self.stream.write("\n")
-        self.stream.flush()
-
-    def _draw(self, force=False):
-        now = time.perf_counter()
-        if not force and now - self.last < self.EVERY:
-            return
-        self.last = now
-        if self.n_rows:
-            frac = min(self.epoch_rows / self.n_rows, 1.0)
-            filled = int(round(frac * self.WIDTH))
-            bar = "[" + "#" * filled + "." * (self.WIDTH - filled) + "] "
-        else:
-            bar = ""
-        self.stream.write(
-            f"\repoch {self.epoch + 1}/{self.epochs} {bar}{self.chunks} chunks, "
-            f"{self.rows:,} rows, {now - self.started:.1f}s"
-        )
-        self.stream.flush()
+        self.bar.close()

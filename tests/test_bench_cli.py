@@ -105,6 +105,7 @@ def test_documented_sections_are_complete():
         "sparse_adaptive",
         "memory",
         "cold_start",
+        "orders",
         "targets",
     }
     assert set(sections) == expected
@@ -116,7 +117,7 @@ def test_every_schema_field_is_documented():
     for cls in list(vars(schema).values()):
         if dataclasses.is_dataclass(cls):
             classes.add(cls)
-    assert len(classes) == 11
+    assert len(classes) == 12
     for cls in classes:
         doc = cls.__doc__.split("Attributes\n    ----------\n", 1)[1]
         names = set()
@@ -150,11 +151,22 @@ def test_results_match_the_documented_schema(tiny):
             if per_example:
                 assert 0 < comp["epoch_seconds"] <= comp["seconds"]
                 assert comp["epoch_speedup"] > 0
-        assert r["sampling"] in ("epoch", "blocks", "inorder")
+        assert r["sampling"] in ("default", "permutation", "blocks", "inorder")
+        for comp in r["competitors"].values():
+            # a speed-up is claimed only at equal accuracy
+            assert comp["less_accurate"] == (
+                r["accuracy_ratio"] > comp["accuracy_ratio"] * fb.MATCH_TOLERANCE
+            )
         assert r["bandwidth_fraction"] == pytest.approx(
             r["gb_per_s"] / r["sum_gb_per_s"]
         )
         assert r["accuracy_ratio"] > 0.5 and not r["diverged"]
+    for o in results["orders"]:
+        check(o, spec["orders"], f"orders {o['kind']}")
+        low = min(o["permutation"]) - o["tolerance"]
+        high = max(o["permutation"]) + o["tolerance"]
+        assert o["within"] == all(low <= a <= high for a in o["default"])
+    assert {o["kind"] for o in results["orders"]} == set(fb.orders.KINDS)
     for t in results["time_to_accuracy"]:
         check(t, spec["time_to_accuracy"], f"tta {t['method']}")
         assert (t["seconds"] is not None) == t["reached"]
@@ -218,11 +230,22 @@ def test_table_lists_every_row_and_section(tiny):
     results, _ = tiny
     text = fb.format_table(results)
     assert "x sklearn" in text and "%BW" in text
-    table = [line for line in text.splitlines() if line.startswith("sgd epoch ")]
-    assert len(table) == sum(r["name"] == "sgd epoch" for r in results["rows"])
+    table = [line for line in text.splitlines() if line.startswith("sgd default ")]
+    assert len(table) == sum(r["name"] == "sgd default" for r in results["rows"])
+    less = [
+        line
+        for line, r in zip(table, _named(results, "sgd default"), strict=True)
+        if r["competitors"]["sklearn"]["less_accurate"]
+    ]
+    assert all("less acc" in line for line in less)
+    assert "default order vs a full permutation" in text
     assert "time to a training MSE within 1%" in text
     assert "peak memory" in text and "cold start" in text and "targets:" in text
     assert "raw data without tuning" in text and "AdaGrad/RMSProp on CSR" in text
+
+
+def _named(results, name):
+    return [r for r in results["rows"] if r["name"] == name]
 
 
 def test_race_alternates_and_warms():

@@ -18,6 +18,7 @@ from fastsgd import (
     diagnose,
     lr_sweep,
 )
+from fastsgd import _sweep as S
 from fastsgd import diagnostics as D
 from fastsgd.datasets import diabetes, ravine, spread_scales, well_conditioned
 
@@ -683,7 +684,7 @@ def test_sweep_on_columns_of_scale_1e3_says_scale_first(columns_of_scale_1e3):
     assert scaled.best_eta is not None and scaled.warnings == ()
     best = int(np.flatnonzero(scaled.etas == scaled.best_eta)[0])
     assert scaled.near_optimum[best] and scaled.advice == ()
-    assert scaled.objective[best] <= (1 + D.NEAR_OPTIMUM) * scaled.optimum
+    assert scaled.objective[best] <= (1 + S.NEAR_OPTIMUM) * scaled.optimum
 
 
 def test_sweep_on_unscaled_diabetes_recommends_no_rate_far_from_the_optimum():
@@ -695,7 +696,7 @@ def test_sweep_on_unscaled_diabetes_recommends_no_rate_far_from_the_optimum():
     sweep = lr_sweep(SGDRegressor(random_state=0), X, y, epochs=20)
     # only 1e-5 survives, and ends 68% above the optimum
     assert sweep.verdicts[0] != "explodes" and set(sweep.verdicts[1:]) == {"explodes"}
-    assert sweep.objective[0] > (1 + D.NEAR_OPTIMUM) * sweep.optimum
+    assert sweep.objective[0] > (1 + S.NEAR_OPTIMUM) * sweep.optimum
     assert sweep.best_eta is None
     assert sweep.advice[0] == D.SCALE_FIX
     text = str(sweep)
@@ -814,7 +815,7 @@ def test_sweep_without_an_exact_optimum_compares_with_the_best_run(
     X, y = noisy_data
     est = SGDRegressor(batch_size=32, penalty=None, random_state=0)
     exact = lr_sweep(est, X, y, etas=[1e-3, 1e-2, 1e-1], epochs=10)
-    monkeypatch.setattr(D, "EXACT_MAX_VALUES", X.size - 1)  # "too large"
+    monkeypatch.setattr(S, "EXACT_MAX_VALUES", X.size - 1)  # "too large"
     big = lr_sweep(est, X, y, etas=[1e-3, 1e-2, 1e-1], epochs=10)
     assert exact.optimum is not None and big.optimum is None
     assert np.all(np.isnan(big.objective))
@@ -833,7 +834,7 @@ def test_sweep_without_an_exact_optimum_compares_with_the_best_run(
 
 def test_sweep_of_unscaled_large_data_advises_scaling_whatever_the_best(monkeypatch):
     X, y = spread_scales(n_samples=500, low=0.1, high=10.0)
-    monkeypatch.setattr(D, "EXACT_MAX_VALUES", 10)
+    monkeypatch.setattr(S, "EXACT_MAX_VALUES", 10)
     sweep = lr_sweep(make(batch_size=32), X, y, etas=[1e-3, 1e-2], epochs=5)
     assert sweep.optimum is None and sweep.best_eta is not None
     assert sweep.advice == (D.SCALE_FIX,)

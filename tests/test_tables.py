@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from fastsgd.datasets import MISSING_TOKENS, CsvFile, load_file, load_table
+from fastsgd.tables import MISSING_TOKENS, CsvFile, load_file, load_table
 
 RAW = (
     "id,city,age,income,price\n"

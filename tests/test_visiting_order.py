@@ -8,23 +8,18 @@ the row orders that break weak shuffles.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fastsgd import SGDRegressor, closed_form
+from fastsgd import SGDRegressor
 from fastsgd._kernels import _codes as K
 from fastsgd._kernels import _rows
 from fastsgd._training.options import KernelOptions, stream_layout
+from fastsgd.bench.orders import KINDS, ORDER_CONFIGS, compare_orders, ordered
 
-# the default order's test MSE (over the optimum's) may exceed the
-# permutation's seed range by this much; measured worst case 0.0098 (clusters
-# of near-duplicates, per example, first epoch), usually under 0.002
-TOLERANCE = 0.015
 SEEDS = range(5)
 
 
@@ -96,61 +91,18 @@ def test_permutation_and_streams_need_shuffle():
 
 
 # --------------------------------------------------- orders that break weak shuffles
-def make(kind, n=80_000, d=10, seed=0):
-    """Training rows in an adversarial order and a random test set."""
-    rng = np.random.default_rng(seed)
-    w = rng.standard_normal(d)
-    if kind == "clusters":  # near-duplicate rows, grouped
-        centers = 2.0 * rng.standard_normal((200, d))
-        X = centers[np.sort(rng.integers(0, 200, n))]
-        X = X + 0.05 * rng.standard_normal((n, d))
-    else:
-        X = rng.standard_normal((n, d))
-    if kind == "drift":  # the features drift along the row index
-        X = X + 2.0 * np.linspace(0.0, 1.0, n)[:, None] * rng.standard_normal(d)
-    y = X @ w + 0.3 + 0.5 * rng.standard_normal(n)
-    test = rng.random(n) < 0.2
-    Xtr, ytr = X[~test], y[~test]
-    if kind == "target":
-        o = np.argsort(ytr, kind="stable")
-    elif kind == "feature":
-        o = np.argsort(Xtr[:, 0], kind="stable")
-    else:
-        o = np.arange(len(ytr))
-    return np.ascontiguousarray(Xtr[o]), ytr[o].copy(), X[test], y[test]
-
-
-@pytest.mark.parametrize("kind", ["target", "feature", "clusters", "drift"])
-@pytest.mark.parametrize(
-    "params",
-    [{}, {"batch_size": 32, "optimizer": "adam", "eta0": 0.01}],
-    ids=["per-example", "adam-batch-32"],
-)
-def test_default_order_trains_as_well_as_a_permutation(kind, params):
-    Xtr, ytr, Xte, yte = make(kind)
-    model = SGDRegressor(**params)
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("config", list(ORDER_CONFIGS))
+def test_default_order_trains_as_well_as_a_permutation(kind, config):
+    Xtr, ytr, _, _ = ordered(kind)
+    model = SGDRegressor(**ORDER_CONFIGS[config])
     assert chosen(model, len(ytr), Xtr[0].nbytes)[0] == K.SAMPLE_STREAMS
-    coef, intercept = closed_form(Xtr, ytr)
-    optimum = np.mean((Xte @ coef + intercept - yte) ** 2)
-
-    def ratio(sampling, epochs, seed):
-        model = SGDRegressor(
-            max_iter=epochs, tol=None, random_state=seed, sampling=sampling, **params
-        )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # ConvergenceWarning is not the point
-            model.fit(Xtr, ytr)
-        return np.mean((model.predict(Xte) - yte) ** 2) / optimum
-
-    for epochs in (1, 3, 10):
-        perm = [ratio("permutation", epochs, s) for s in SEEDS]
-        auto = [ratio("auto", epochs, s) for s in SEEDS]
-        low, high = min(perm) - TOLERANCE, max(perm) + TOLERANCE
-        assert all(low <= a <= high for a in auto), (epochs, perm, auto)
+    for entry in compare_orders(kind, config, epochs=(1, 3, 10), seeds=len(SEEDS)):
+        assert entry["within"], entry
 
 
 def test_minibatches_and_csr_take_the_same_order():
-    Xtr, ytr, _, _ = make("target", n=40_000)
+    Xtr, ytr, _, _ = ordered("target", n=40_000)
     params = dict(max_iter=2, tol=None, random_state=3, sampling="streams")
     dense = SGDRegressor(**params).fit(Xtr, ytr)
     sparse = SGDRegressor(**params).fit(sp.csr_matrix(Xtr), ytr)

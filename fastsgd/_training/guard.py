@@ -156,6 +156,12 @@ class DivergenceGuard:
         # while a blow-up is watched, its latest end-of-epoch loss and the
         # state from before it; each with its epoch count
         self._snapshot = [state.copy(), epoch]
+        # the parts an epoch can change (an average nobody keeps, or an
+        # optimizer without state, is not copied before every epoch)
+        avg = state._fields.index("avg")
+        self._live = tuple(
+            i for i, a in enumerate(state) if a.size and (averaged or i != avg)
+        )
         self._trusted = [state.copy(), epoch]
         self._good = None
         self.watch = None
@@ -167,7 +173,9 @@ class DivergenceGuard:
 
     def begin(self, state, epoch: int) -> None:
         """Remember ``state`` (at ``epoch``) before the next epoch runs."""
-        self._snapshot[0].restore(state)
+        snapshot = self._snapshot[0]
+        for i in self._live:
+            np.copyto(snapshot[i], state[i])
         self._snapshot[1] = epoch
 
     def undo(self, state) -> None:
@@ -203,20 +211,24 @@ class DivergenceGuard:
         return verdict
 
     def _verdict(self, state, mean_loss_):
-        # a sum is not finite when a term is not (or when it overflows, which
-        # is divergence too): no temporary array, unlike np.isfinite
-        if not math.isfinite(mean_loss_) or not math.isfinite(state.params.sum()):
+        # one dot product tells both whether every weight is finite (a NaN or
+        # an infinity, or an overflow, which is divergence too, makes it so)
+        # and the norm the probe is skipped by; np.dot raises no floating-point
+        # warning, so no errstate either (each costs microseconds, and small
+        # data runs thousands of epochs)
+        if not math.isfinite(mean_loss_):
             return Verdict(DIVERGED, mean_loss_, False)
-        if self._averaged and not math.isfinite(state.avg.sum()):
+        if self._averaged and not _all_finite(state.params):
             return Verdict(DIVERGED, mean_loss_, False)
         reported = self._reported(state)
+        norm2 = float(np.dot(reported, reported))
+        if not math.isfinite(norm2) and not _all_finite(reported):
+            return Verdict(DIVERGED, mean_loss_, False)
         limit = self.limit
         # a blow-up grows the weights by orders of magnitude: while their norm
         # stays within twice the largest one judged healthy, skip the probe
         # (a few microseconds an epoch that tiny data, run for thousands of
         # epochs, would notice)
-        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-            norm2 = float(np.dot(reported, reported))
         measured = not norm2 <= 4.0 * self._healthy_norm2
         probed = self._probe_loss(reported) if measured else 0.0
         if mean_loss_ <= limit and probed <= limit and self.watch is None:
@@ -269,6 +281,14 @@ class DivergenceGuard:
                 self._loss[0], p + params[-1], y_p, self._loss[1]
             )
             return float(np.sum(losses * sw_p)) / total
+
+
+def _all_finite(a) -> bool:
+    """Tell whether every value of ``a`` is finite, without a warning or a copy."""
+    if math.isfinite(float(np.dot(a, a))):
+        return True
+    # the squares overflowed, or a value is not finite
+    return bool(np.isfinite(a).all())
 
 
 def _probe_rows(X, y, sw, rows):

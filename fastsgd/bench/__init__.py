@@ -48,8 +48,8 @@ from .probes import COMPILE_CONFIGS, cold_start, peak_memory
 from .problems import NOISE, Problem, make_problem
 from .report import format_table, render_png, write_json, write_png
 from .runner import SECTIONS, run
-from .schema import SCHEMA
-from .targets import MATCH_TOLERANCE, evaluate_targets
+from .schema import MATCH_TOLERANCE, SCHEMA
+from .targets import evaluate_targets
 from .timing import epoch_clock, gc_paused, race
 
 __all__ = [

@@ -69,12 +69,23 @@ def make_sklearn(**params):
     return SGDRegressor(tol=None, random_state=0, **params)
 
 
+#: how fastsgd can visit the rows: "default" is what ``SGDRegressor()`` does
+SAMPLING_MODES = ("default", "permutation", "blocks", "inorder", "replacement")
+
+
 def sampling_params(mode):
-    """Return fastsgd's parameters for ``mode``: 'epoch', 'blocks' or 'inorder'."""
-    if mode not in ("epoch", "blocks", "inorder", "replacement"):
-        raise ValueError(
-            f"mode must be 'epoch', 'blocks', 'inorder' or 'replacement'; got {mode!r}."
-        )
+    """Return fastsgd's parameters for ``mode``, one of ``SAMPLING_MODES``.
+
+    ``"default"`` leaves ``shuffle`` and ``sampling`` at their defaults (the
+    streamed order on large data); ``"epoch"`` is accepted for
+    ``"permutation"``.
+    """
+    if mode == "epoch":
+        mode = "permutation"
+    if mode not in SAMPLING_MODES:
+        raise ValueError(f"mode must be one of {SAMPLING_MODES}; got {mode!r}.")
+    if mode == "default":
+        return {}
     if mode == "inorder":
         return {"shuffle": False}
     return {"shuffle": True, "sampling": mode}
@@ -113,8 +124,10 @@ def torch_fit(
     eps=1e-8,
     weight_decay=0.01,
     threads=1,
+    shuffle=False,
+    seed=0,
 ):
-    """Train ``y ~ X w + b`` with ``torch.optim`` on CPU, rows in order.
+    """Train ``y ~ X w + b`` with ``torch.optim`` on CPU.
 
     The loss of a batch is ``0.5 * mean((X_b w + b - y_b) ** 2)``, fastsgd's
     squared error, so both libraries take the same steps. The intercept is in
@@ -146,6 +159,12 @@ def torch_fit(
         AdamW's decoupled decay, >= 0.
     threads : int, default=1
         Intra-op threads of torch during the fit, >= 1.
+    shuffle : bool, default=False
+        Rows in order (False), or batches of a new ``torch.randperm`` each
+        epoch, gathered with ``index_select`` as a ``DataLoader`` with
+        ``shuffle=True`` would.
+    seed : int, default=0
+        Seed of the permutations.
 
     Returns
     -------
@@ -172,11 +191,18 @@ def torch_fit(
     )
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
+    gen = torch.Generator().manual_seed(int(seed))
     try:
         for _ in range(epochs):
+            perm = torch.randperm(n, generator=gen) if shuffle else None
             for start in range(0, n, batch_size):
-                xb = Xt[start : start + batch_size]
-                yb = yt[start : start + batch_size]
+                if perm is None:
+                    xb = Xt[start : start + batch_size]
+                    yb = yt[start : start + batch_size]
+                else:
+                    rows = perm[start : start + batch_size]
+                    xb = Xt.index_select(0, rows)
+                    yb = yt.index_select(0, rows)
                 opt.zero_grad(set_to_none=True)
                 r = xb @ w + b - yb
                 loss = 0.5 * (r * r).mean()

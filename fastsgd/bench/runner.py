@@ -13,6 +13,7 @@ from .._util import check_int, write_atomic
 from .accuracy import time_to_accuracy
 from .contenders import torch_version, warm_kernels
 from .environment import machine_info, versions
+from .orders import KINDS, ORDER_CONFIGS, ORDER_TOLERANCE, compare_orders
 from .probes import cold_start_section, peak_memory
 from .problems import make_problem
 from .raw import raw_accuracy_rows, sparse_adaptive_rows
@@ -21,6 +22,7 @@ from .schema import (
     BenchResults,
     Machine,
     Memory,
+    OrderCheck,
     TimeToAccuracy,
     Versions,
     to_json,
@@ -34,6 +36,7 @@ SECTIONS = (
     "sgd",
     "sparse",
     "optim",
+    "orders",
     "time_to_accuracy",
     "raw",
     "memory",
@@ -61,7 +64,8 @@ def _plan(full):
                 (100_000, 1000, 0.02, f32),
                 (200_000, 1000, 0.005, f64),
             ],
-            optim=[((100_000, 100, t), opts) for t in (f32, f64)]
+            optim=[((100_000, 100, f32), [("adam", 32, "default"), *opts])]
+            + [((100_000, 100, f64), opts)]
             + [((30_000, 1000, t), opts) for t in (f32, f64)],
             tta=(
                 100_000,
@@ -71,17 +75,21 @@ def _plan(full):
             memory=(100_000, 100),
             raw_seeds=(0, 1, 2),
             sparse_adaptive=200_000,
-            sgd_epochs=5,
+            sgd_epochs=3,
             epochs=2,
             repeats=5,
             tta_epochs=10,
             cold_runs=3,
+            orders=((1, 3, 10), 5),
         )
     return dict(
         sgd=[(100_000, 100, f64), (100_000, 100, f32), (20_000, 1000, f64)],
         sparse=[(100_000, 1000, 0.02, f64)],
         optim=[
-            ((100_000, 100, f32), [("adam", 32), ("adam", 256), ("sgd", 256)]),
+            (
+                (100_000, 100, f32),
+                [("adam", 32, "default"), ("adam", 32), ("adam", 256), ("sgd", 256)],
+            ),
             ((100_000, 100, f64), [("sgd", 32), ("sgd", 256)]),
             ((20_000, 1000, f32), [("adam", 32)]),
         ],
@@ -89,11 +97,12 @@ def _plan(full):
         memory=(100_000, 100),
         raw_seeds=(0,),
         sparse_adaptive=100_000,
-        sgd_epochs=5,
+        sgd_epochs=3,
         epochs=2,
         repeats=3,
         tta_epochs=6,
         cold_runs=2,
+        orders=((1, 3), 3),
     )
 
 
@@ -227,6 +236,14 @@ def _measure(doc, plan, sections, full, log):
             )
     if "optim" in sections:
         _measure_optimizers(doc, plan, rows_for, log)
+    if "orders" in sections:
+        epochs, seeds = plan["orders"]
+        n = max(int(round(80_000 * plan["scale"])), 200)
+        for kind in KINDS:
+            for config in ORDER_CONFIGS:
+                log(f"default order vs permutation: rows by {kind}, {config}")
+                for e in compare_orders(kind, config, epochs, seeds, n=n):
+                    doc.orders.append(OrderCheck(tolerance=ORDER_TOLERANCE, **e))
     if "time_to_accuracy" in sections:
         n, features, methods = plan["tta"]
         for d in features:

@@ -133,10 +133,10 @@ def read_user_file(path, target, *, ignore=None, missing="error"):
     """Return the :class:`fastsgd.datasets.Table` of a data file.
 
     ``ignore``: columns to leave out; ``missing``: ``'error'``, ``'drop'``
-    or ``'mean'`` (see :func:`fastsgd.datasets.load_table`).  A problem with
+    or ``'mean'`` (see :func:`fastsgd.tables.load_table`).  A problem with
     the file exits with status 2 and a message in the command's words.
     """
-    from ..datasets import load_table
+    from ..tables import load_table
 
     if target is None:
         raise CLIError(f"--target is needed to read {path}: name the target column")

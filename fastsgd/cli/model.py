@@ -206,7 +206,7 @@ def _features_for(model, path):
     parsed); missing values are filled as ``fit --missing mean`` filled them,
     else refused.
     """
-    from ..datasets import load_table
+    from ..tables import load_table
 
     wanted = getattr(model, "fastsgd_feature_names_", None)
     fill = getattr(model, "fastsgd_fill_values_", None) or "error"
