@@ -68,6 +68,7 @@ from ._kernels import _codes as K
 from ._training import RunState, check_params
 from .closed_form import solve_gram
 from .linear_model import DivergenceWarning, SGDRegressor
+from .schedules import base_rate
 
 try:
     import dask
@@ -175,7 +176,8 @@ class DaskSGDRegressor(RegressorMixin, BaseEstimator):
         derived from ``(random_state, r, b)``.
     learning_rate : str, default='invscaling'
         Schedule, as ``SGDRegressor`` (``'adaptive'`` divides by 5 on the
-        driver when the stopping rule fires).
+        driver when the stopping rule fires). ``'auto'`` is not supported by
+        ``strategy='local_sgd'`` (a ``ValueError``).
     eta0 : float, default=0.01
         Initial learning rate, in (0, inf).
     power_t : float, default=0.25
@@ -419,6 +421,15 @@ of shape (n_samples,)
 
     def _check_strategy_options(self):
         check_params(_sgd_params(self), for_partial_fit=True)
+        if self.strategy == "local_sgd" and self.learning_rate == "auto":
+            # its per-feature state (running means, scales, accumulators,
+            # update counts) has no meaningful average across blocks
+            raise ValueError(
+                "learning_rate='auto' is not supported by strategy='local_sgd' "
+                "(its per-feature state cannot be averaged across blocks). Use "
+                "strategy='lbfgs' or 'normal' (they need no learning rate), or "
+                "another learning_rate with scaled features."
+            )
         if self.strategy == "lbfgs":
             if self.loss == "epsilon_insensitive":
                 raise ValueError(
@@ -556,11 +567,12 @@ of shape (n_samples,)
             d,
             dtype,
             self.optimizer,
-            eta0=self.eta0,
+            eta0=base_rate(self.learning_rate, self.eta0),
             seed=seed,
             coef=self.coef_,
             intercept=self.intercept_,
             outputs=self.coef_.shape[0] if self.coef_.ndim == 2 else None,
+            learning_rate=self.learning_rate,
         )
         if self._train_state is not None:
             state.train.restore(self._train_state)
@@ -841,7 +853,9 @@ def _fit_local_sgd(est, client, data, sgd):
     rng = check_random_state(est.random_state)
     base = int(rng.randint(0, MAX_SEED))
     state = tuple(
-        TrainState.zeros(data.n_features, data.dtype, est.optimizer, data.outputs)
+        TrainState.zeros(
+            data.n_features, data.dtype, est.optimizer, outputs=data.outputs
+        )
     )
     nb = len(data.sizes)
     mean_rows = data.n_rows / nb

@@ -421,7 +421,8 @@ def _verdict(ev, diverged, finite):
 
 def _fixes(verdict, model, ev):
     p = model.get_params() if model is not None else {}
-    eta = p.get("eta0")
+    # learning_rate='auto' reads no eta0: do not suggest changing it
+    eta = None if p.get("learning_rate") == "auto" else p.get("eta0")
     if verdict == "explodes":
         lower = "Lower the learning rate 10x"
         if eta is not None:

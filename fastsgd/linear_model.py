@@ -41,8 +41,15 @@ from ._training import (
     user_stacklevel,
     warn_diverged,
 )
-from ._training.data import check_cast, kernel_csr, native_float32, weighted_rows
+from ._training.data import (
+    check_cast,
+    kernel_csr,
+    native_float32,
+    needs_canonical_csr,
+    weighted_rows,
+)
 from ._training.report import VerbosePrinter
+from .schedules import base_rate
 
 __all__ = ["SGDRegressor", "DivergenceWarning", "RunResult"]
 
@@ -99,6 +106,10 @@ def _n_targets(y) -> int:
 def _n_models(coef) -> int:
     """Return the number of targets of coefficients: K for (K, d), 1 for (d,)."""
     return coef.shape[0] if coef.ndim == 2 else 1
+
+
+# eta0's default (scikit-learn's): learning_rate='auto' warns about any other
+DEFAULT_ETA0 = 0.01
 
 
 @functools.cache
@@ -168,9 +179,25 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
           the planned ``max_iter`` epochs, then ``eta_min``;
         - ``'onecycle'``: up from ``eta0 / 25`` to ``eta0`` over the first
           ``pct_start`` of the run, then down to ``eta0 / 25e4`` (PyTorch's
-          OneCycleLR with cosine annealing).
+          OneCycleLR with cosine annealing);
+        - ``'auto'``: no rate to choose and no scaler needed. Each step is the
+          step of a model of standardized features (each column centered on
+          its running mean on dense input and divided by the largest deviation
+          seen, as Vowpal Wabbit's normalized updates), with a per-feature
+          AdaGrad rate that forgets early gradients, and a size that never
+          moves a row's prediction past its target, whatever the features'
+          scales. ``coef_`` and ``intercept_`` stay in the units of X (they
+          predict raw X); penalties and ``weight_decay`` act on them, at each
+          coordinate's own rate. Runs with ``optimizer='sgd'`` only (it is an
+          adaptive rule itself) and without ``clip_norm`` (else a
+          ``ValueError``); dense or CSR input, any ``batch_size``, loss,
+          penalty, averaging and ``warmup``. On CSR input columns are not
+          centered, and a per-example step costs O(non-zeros). ``eta0`` is not
+          read (a value other than the default warns); ``eta_curve_`` shows the
+          step multiplier 0.4 (times the warmup).
     eta0 : float, default=0.01
-        Initial (or peak) learning rate, in (0, inf).
+        Initial (or peak) learning rate, in (0, inf). Ignored by
+        ``learning_rate='auto'``.
     power_t : float, default=0.25
         Exponent of ``'invscaling'``.
     early_stopping : bool, default=False
@@ -199,7 +226,14 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         ``w <- w - eta (g + beta v)``; adagrad ``s <- s + g^2``; rmsprop
         ``s <- rho s + (1 - rho) g^2``, both ``w <- w - eta g / (sqrt(s) +
         eps)``; adam and adamw: bias-corrected moments, ``w <- w - eta m_hat /
-        (sqrt(v_hat) + eps)``. These are torch.optim's conventions.
+        (sqrt(v_hat) + eps)``. These are torch.optim's conventions. On CSR
+        input, per-example adagrad and rmsprop without L1, averaging or
+        clipping cost O(non-zeros) a step: a column the row does not store
+        catches up on the L2 penalty and ``weight_decay`` (as an exact
+        shrinking at its own rate) and RMSProp's decay when a row next stores
+        it; without L2 and decay this is the dense rule exactly, with them
+        the same penalized optimum. Momentum, nesterov, adam and adamw on CSR
+        input update every coordinate each step (O(n_features)).
     momentum : float, default=0.9
         ``beta`` of momentum and Nesterov, in [0, 1).
     rho : float, default=0.99
@@ -413,7 +447,7 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
         epsilon=0.1,
         random_state=None,
         learning_rate="invscaling",
-        eta0=0.01,
+        eta0=DEFAULT_ETA0,
         power_t=0.25,
         early_stopping=False,
         validation_fraction=0.1,
@@ -532,8 +566,10 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             check_cast("X", X.data if sp.issparse(X) else X, before)
         if sp.issparse(X):
             X = kernel_csr(X)
-            if self.learning_rate in ("pa1", "pa2") and not X.has_canonical_format:
-                # the passive-aggressive step needs |x|^2: sum duplicate entries
+            if needs_canonical_csr(self.get_params()) and not X.has_canonical_format:
+                # the passive-aggressive step needs |x|^2, the per-coordinate
+                # steps (auto, AdaGrad, RMSProp) one entry per column and row:
+                # sum duplicate entries
                 X = X.copy()
                 X.sum_duplicates()
         else:
@@ -751,10 +787,11 @@ default=None
             )
         if first:
             self._start(X, None, None, validation=False, y=y)
-        elif float(self.eta0) != self._run_state.eta0:
+        elif base_rate(self.learning_rate, self.eta0) != self._run_state.eta0:
             # a new eta0 takes effect (scikit-learn's partial_fit reads it at
             # every call); 'adaptive' restarts its reductions from it
-            self._run_state.eta = self._run_state.eta0 = float(self.eta0)
+            eta0 = base_rate(self.learning_rate, self.eta0)
+            self._run_state.eta = self._run_state.eta0 = eta0
         rows = weighted_rows(sample_weight)
         outcome = self._train((X, y, sample_weight, rows), 1, False, None, on_epoch)
         if outcome.divergence is not None:
@@ -819,7 +856,7 @@ default=None
             )
         self._validate_params()
         self._check_params(for_partial_fit=True)
-        state.check_layout(self.optimizer)
+        state.check_layout(self.optimizer, self.learning_rate)
         saved = dict(self.__dict__)
         try:  # validate_data notes the features it saw: leave self unchanged
             fitted = hasattr(self, "n_features_in_")
@@ -903,7 +940,7 @@ default=None
             raise TypeError(
                 f"state must be a fastsgd.RunState; got {type(state).__name__}."
             )
-        state.check_layout(self.optimizer)
+        state.check_layout(self.optimizer, self.learning_rate)
         run = state.copy()
         self._rng = check_random_state(self.random_state)
         self._init_history(validation=False)
@@ -918,15 +955,18 @@ default=None
     # ----------------------------------------------------- training, joined
     def _state_shape(self):
         """Return the parameters the training state was laid out for."""
-        return (self.optimizer, self.average, self.ema_decay)
+        auto = self.learning_rate == "auto"
+        return (self.optimizer, self.average, self.ema_decay, auto)
 
     def _check_shape_unchanged(self):
         shaped = self._state_shape()
-        if shaped != self._shaped_by:
-            names = ("optimizer", "average", "ema_decay")
+        # a model pickled before 'auto' existed recorded three parameters
+        by = tuple(self._shaped_by) + (False,) * (len(shaped) - len(self._shaped_by))
+        if shaped != by:
+            names = ("optimizer", "average", "ema_decay", "learning_rate == 'auto'")
             changed = [
                 f"{n}={old!r} -> {new!r}"
-                for n, old, new in zip(names, self._shaped_by, shaped, strict=True)
+                for n, old, new in zip(names, by, shaped, strict=True)
                 if old != new
             ]
             raise ValueError(
@@ -937,16 +977,25 @@ default=None
 
     def _start(self, X, coef_init, intercept_init, validation, y=None):
         """Start a new run (fit, or the first partial_fit) and an empty history."""
+        if self.learning_rate == "auto" and self.eta0 != DEFAULT_ETA0:
+            warnings.warn(
+                f"eta0={self.eta0!r} is ignored: learning_rate='auto' chooses "
+                "its own steps. Leave eta0 at its default, or choose another "
+                "learning_rate to set the rate yourself.",
+                UserWarning,
+                stacklevel=user_stacklevel(),
+            )
         self._rng = check_random_state(self.random_state)
         self._run_state = RunState.start(
             X.shape[1],
             X.dtype,
             self.optimizer,
-            eta0=self.eta0,
+            eta0=base_rate(self.learning_rate, self.eta0),
             seed=int(self._rng.randint(0, MAX_INT)),
             coef=coef_init,
             intercept=intercept_init,
             outputs=None if y is None else _outputs(y),
+            learning_rate=self.learning_rate,
         )
         self._shaped_by = self._state_shape()
         self._init_history(validation or self.early_stopping)

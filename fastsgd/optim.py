@@ -28,6 +28,7 @@ __all__ = [
     "OptimizerSpec",
     "TrainState",
     "effective_weight_decay",
+    "state_rows",
 ]
 
 
@@ -105,15 +106,23 @@ class TrainState(NamedTuple):
     carry: np.ndarray  # float64 (N_CARRY,): cumulative L1 penalty u
 
     @classmethod
-    def zeros(cls, n_features: int, dtype, optimizer: str, outputs=None) -> TrainState:
+    def zeros(
+        cls,
+        n_features: int,
+        dtype,
+        optimizer: str,
+        learning_rate: str | None = None,
+        outputs=None,
+    ) -> TrainState:
         """Return a fresh state for ``n_features`` features.
 
+        ``learning_rate='auto'`` keeps its own state rows whatever the optimizer.
         ``outputs`` (K >= 2 targets): every array but the step counter gets a
         leading axis of K, each output's state laid out as a single output's
         (``params`` (K, d + 1), ``opt`` (K, n_slots, d + 1), ``carry``
         (K, N_CARRY), ...; see ``_kernels/_multi.py``).
         """
-        rows = OPTIMIZER_SPECS[optimizer].state_rows
+        rows = state_rows(optimizer, learning_rate)
         if outputs is not None:
             n_out = int(outputs)
             return cls(
@@ -151,6 +160,13 @@ class TrainState(NamedTuple):
     def outputs(self):
         """Number of targets K of a multi-output state (None: one target)."""
         return self.params.shape[0] if self.params.ndim == 2 else None
+
+
+def state_rows(optimizer: str, learning_rate: str | None = None) -> int:
+    """Return the rows of optimizer state a configuration keeps (``opt.shape[0]``)."""
+    if learning_rate == "auto":
+        return K.AUTO_SLOTS
+    return OPTIMIZER_SPECS[optimizer].state_rows
 
 
 def effective_weight_decay(optimizer: str, weight_decay: float | None) -> float:

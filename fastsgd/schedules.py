@@ -19,9 +19,11 @@ import numpy as np
 from ._kernels import _codes as K
 
 __all__ = [
+    "AUTO_SUPPORTED",
     "SCHEDULES",
     "SCHEDULE_SPECS",
     "ScheduleSpec",
+    "base_rate",
     "learning_rate_at",
     "optimal_init",
 ]
@@ -59,6 +61,28 @@ def _check_passive_aggressive(params: Mapping) -> None:
     if params["optimizer"] != "sgd" or params["batch_size"] != 1:
         raise ValueError(
             f"Learning rate '{rate}' only works with optimizer='sgd' and batch_size=1."
+        )
+
+
+#: what learning_rate="auto" runs with (checked at fit time, before a kernel runs)
+AUTO_SUPPORTED = (
+    "optimizer='sgd' (auto is its own per-feature adaptive rule), any loss, "
+    "penalty (l2, l1, elasticnet or None), weight_decay, batch_size (1, k or "
+    "'full'), average or ema_decay, warmup, sampling, dense or CSR input; "
+    "not clip_norm"
+)
+
+
+def _check_auto(params: Mapping) -> None:
+    unsupported = []
+    if params["optimizer"] != "sgd":
+        unsupported.append(f"optimizer={params['optimizer']!r}")
+    if params.get("clip_norm") is not None:
+        unsupported.append(f"clip_norm={params['clip_norm']!r}")
+    if unsupported:
+        raise ValueError(
+            f"learning_rate='auto' does not run with {', '.join(unsupported)}. "
+            f"It supports {AUTO_SUPPORTED}."
         )
 
 
@@ -126,8 +150,22 @@ SCHEDULE_SPECS = {
     ),
     "pa1": ScheduleSpec("pa1", K.LR_PA1, (), _check_passive_aggressive),
     "pa2": ScheduleSpec("pa2", K.LR_PA2, (), _check_passive_aggressive),
+    # its own scale-free steps (_kernels/_auto): eta0 is not read, the step
+    # multiplier is the measured AUTO_ETA0 (see auto_eta0)
+    "auto": ScheduleSpec(
+        "auto", K.LR_AUTO, (("eta0", lambda p, planned: K.AUTO_ETA0),), _check_auto
+    ),
 }
 SCHEDULES = tuple(SCHEDULE_SPECS)
+
+
+def base_rate(learning_rate: str, eta0: float) -> float:
+    """Return the base rate ``hparams[H_ETA0]`` a run starts from.
+
+    ``eta0``, except for ``learning_rate='auto'``, which ignores ``eta0`` and
+    steps with its own multiplier ``AUTO_ETA0`` (see ``_kernels/_auto``).
+    """
+    return K.AUTO_ETA0 if learning_rate == "auto" else float(eta0)
 
 
 def warmup_steps(warmup, planned_steps: int) -> float:

@@ -423,3 +423,227 @@ def objective(X, y, sw, w, b, codes, hp):
         + 0.5 * l2_coef(codes, hp) * float(w @ w)
         + l1_coef(codes, hp) * float(np.abs(w).sum())
     )
+
+
+# ------------------------------------------------------ learning_rate = "auto"
+def penalty_flow(w, r, l1, dt):
+    """``w`` after time ``dt`` of dw/dE = -r w - l1 sign(w), absorbed at 0 (vector)."""
+    w = np.asarray(w, dtype=np.float64)
+    r = np.broadcast_to(np.asarray(r, dtype=np.float64), w.shape)
+    l1 = np.broadcast_to(np.asarray(l1, dtype=np.float64), w.shape)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        keep = np.exp(-r * dt)
+        cut = np.where(r > 0, l1 * (1.0 - keep) / np.where(r > 0, r, 1.0), l1 * dt)
+    a = np.abs(w) * keep - cut
+    return np.where(a > 0, np.sign(w) * a, 0.0)
+
+
+def auto_reference_epoch(
+    X, y, sw, seq, params, opt, avg, t, carry, hp, codes, *, sparse=False,
+    dtype=np.float64, rec_len=16,
+):  # fmt: skip
+    """The learning_rate="auto" rule (see ``fastsgd._kernels._auto``), step by step.
+
+    ``opt`` is (4, d + 1) read as d + 1 records ``(P, n, mu, s)``: P = sum over
+    the coordinate's updates k of k gz_k^2 (so G = P / n), n its update count,
+    mu the running mean, s the largest |x - mu| seen.  ``carry`` holds
+    ``(u, W, S)``.  ``sparse``: CSR semantics (no centering; a coordinate is
+    updated only by rows that store it, i.e. hold a non-zero).  Written with
+    z = (x - mu) / s directly, from the formulas:
+
+        W += sum h;  mu += sum h (x - mu) / W;  s = max(s, |x - mu_new|)
+        gz = sum h g z / B;  n += 1;  P += n gz^2;  rate = sqrt(n / P)
+        S += sum h ||z||^2 (+ sum h);  M = sqrt(W / S)
+        a = eta M sum h (rate . z^2 + rate_b) / B;  step = eta M (1 - e^-a) / a
+        w -= step rate gz / s;  b -= step rate_b gz_b + dw . mu
+        penalty flow of every coordinate over step (c = rate / s^2), b -= dw . mu
+    """
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    sw = np.asarray(sw, dtype=np.float64)
+    seq = np.asarray(seq, dtype=np.int64)
+    params = np.array(params, dtype=np.float64)
+    opt = np.array(opt, dtype=np.float64)
+    avg = np.array(avg, dtype=np.float64)
+    carry = np.array(carry, dtype=np.float64)
+    d = X.shape[1]
+    rec_ = opt.reshape(d + 1, 4)  # a view: records (P, n, mu, s)
+    P, n, mu, s = rec_[:, 0], rec_[:, 1], rec_[:, 2], rec_[:, 3]
+    w = params[:d]
+    tol = 32 * np.finfo(dtype).eps
+    lossc = int(codes[K.C_LOSS])
+    eps = hp[K.H_EPSILON]
+    fit_b = bool(codes[K.C_FIT_INTERCEPT])
+    center = fit_b and not sparse
+    batch = max(int(codes[K.C_BATCH]), 1)
+    sched = int(codes[K.C_SCHEDULE])
+    epoch = int(codes[K.C_EPOCH])
+    every = int(codes[K.C_RECORD_EVERY])
+    average = int(codes[K.C_AVERAGE])
+    avg_start = int(codes[K.C_AVG_START])
+    a2, a1 = l2_coef(codes, hp), l1_coef(codes, hp)
+    lam = hp[K.H_WEIGHT_DECAY]
+    stats = np.zeros(K.N_STATS)
+    stats[K.S_BAD_ROW] = -1.0  # finite data: no row stopped the epoch
+    rec = np.full(rec_len, np.nan)
+    r_loss = r_w = 0.0
+    r_steps = 0
+    for start in range(0, len(seq), batch):
+        rows = seq[start : start + batch]
+        nb = len(rows)
+        t += 1
+        # "auto" reads hp[H_ETA0] as the constant schedule does
+        eta = learning_rate(
+            K.LR_CONSTANT if sched == K.LR_AUTO else sched, t, epoch, hp
+        )
+        Xr = X[rows]
+        h = sw[rows]
+        preds = Xr @ w + params[d]
+        g = np.array(
+            [dloss(lossc, p, yi, eps) for p, yi in zip(preds, y[rows], strict=True)]
+        )
+        for p, yi, hi in zip(preds, y[rows], h, strict=True):
+            li = hi * loss(lossc, p, yi, eps)
+            stats[K.S_LOSS_SUM] += li
+            stats[K.S_WEIGHT_SUM] += hi
+            r_loss += li
+            r_w += hi
+        stored = (Xr != 0) if sparse else np.ones_like(Xr, dtype=bool)
+        touched = stored.any(axis=0)
+        big_h = h.sum()
+        carry[K.K_AUTO_W] += big_h
+        w_tot = carry[K.K_AUTO_W]
+        # CSR input is never centered: its means are 0 whatever the state holds
+        mu_new = np.zeros(d) if sparse else mu[:d].copy()
+        if center and w_tot > 0:
+            mu_new += h @ (Xr - mu[:d]) / w_tot
+        dev = np.where(stored, Xr - mu_new, 0.0)
+        s_new = np.maximum(s[:d], np.abs(dev).max(axis=0))
+        if not sparse:
+            mu[:d] = mu_new
+        s[:d] = np.where(touched, s_new, s[:d])
+        n[:d] += touched
+        active = (s[:d] > 0) & (s[:d] > tol * np.abs(mu_new))
+        safe_s = np.where(active, s[:d], 1.0)
+        z = np.where(stored & active, dev / safe_s, 0.0)
+        gz = ((h * g) @ z) / nb
+        qz = h @ (z * z)
+        P[:d] += np.where(touched, n[:d] * gz * gz, 0.0)
+        safe_p = np.where(P[:d] > 0, P[:d], 1.0)
+        rate = np.where(P[:d] > 0, np.sqrt(n[:d] / safe_p), 0.0)
+        gb = float(h @ g) / nb
+        rb = 0.0
+        if fit_b:
+            n[d] += 1
+            P[d] += n[d] * gb * gb
+            rb = math.sqrt(n[d] / P[d]) if P[d] > 0 else 0.0
+        carry[K.K_AUTO_S] += qz.sum() + (big_h if fit_b else 0.0)
+        s_tot = carry[K.K_AUTO_S]
+        m_norm = math.sqrt(w_tot / s_tot) if s_tot > 0 else 1.0
+        ppu = (rate @ qz + (rb * big_h if fit_b else 0.0)) / nb
+        a = eta * m_norm * ppu
+        step = eta * m_norm * ((1.0 - math.exp(-a)) / a if a > 1e-12 else 1.0)
+        dw = np.where(touched & active, -step * rate * gz / safe_s, 0.0)
+        before = w.copy()
+        w += dw
+        c = np.where(active, rate / (safe_s * safe_s), 0.0)
+        w[:] = penalty_flow(w, a2 * c + lam, a1 * c, step)
+        if fit_b:
+            params[d] -= step * rb * gb
+            if center:
+                params[d] -= (w - before) @ mu_new
+        if average == K.AVG_POLYAK:
+            k = t - avg_start + 1
+            if k >= 1:
+                avg += (params - avg) / k
+        elif average == K.AVG_EMA:
+            decay = hp[K.H_EMA]
+            avg[:] = decay * avg + (1.0 - decay) * params
+        stats[K.S_STEPS] += 1
+        stats[K.S_ETA_SUM] += eta
+        stats[K.S_ETA_LAST] = eta
+        r_steps += 1
+        if every > 0 and r_steps >= every:
+            k = int(stats[K.S_NREC])
+            if k < rec_len:
+                rec[k] = r_loss / r_w if r_w > 0 else np.nan
+                stats[K.S_NREC] = k + 1
+            r_loss = r_w = 0.0
+            r_steps = 0
+    stats[K.S_GRAD_NORM] = -1.0
+    return {
+        "params": params, "opt": opt, "avg": avg, "t": t, "carry": carry,
+        "stats": stats, "rec": rec,
+    }  # fmt: skip
+
+
+def csr_adaptive_reference_epoch(
+    X, y, sw, seq, params, opt, t, hp, codes, *, rec_len=16
+):  # fmt: skip
+    """Per-example AdaGrad/RMSProp with the sparse rule of ``_csr_adaptive``.
+
+    A row updates the accumulators and takes the loss step only on the
+    columns it stores (non-zeros of X); RMSProp decays every accumulator each
+    step; then every column takes the penalty flow ``w *= exp(-(a2 c + lam)
+    eta)`` with ``c = 1 / (sqrt(s_last) + eps)``, ``s_last`` the accumulator
+    after the column's last update.  The intercept takes the dense rule.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    params = np.array(params, dtype=np.float64)
+    opt = np.array(opt, dtype=np.float64)
+    d = X.shape[1]
+    w = params[:d]
+    s = opt[0]
+    s_last = s.copy()
+    code = int(codes[K.C_OPTIMIZER])
+    adagrad = code == K.OPT_ADAGRAD
+    rho = 1.0 if adagrad else hp[K.H_RHO]
+    one_m = 1.0 if adagrad else 1.0 - hp[K.H_RHO]
+    eps_o = hp[K.H_EPS]
+    lossc = int(codes[K.C_LOSS])
+    eps = hp[K.H_EPSILON]
+    a2 = l2_coef(codes, hp)
+    lam = hp[K.H_WEIGHT_DECAY]
+    fit_b = bool(codes[K.C_FIT_INTERCEPT])
+    sched = int(codes[K.C_SCHEDULE])
+    epoch = int(codes[K.C_EPOCH])
+    every = int(codes[K.C_RECORD_EVERY])
+    stats = np.zeros(K.N_STATS)
+    stats[K.S_BAD_ROW] = -1.0  # finite data: no row stopped the epoch
+    rec = np.full(rec_len, np.nan)
+    r_loss = r_w = 0.0
+    r_steps = 0
+    for i in np.asarray(seq, dtype=np.int64):
+        t += 1
+        eta = learning_rate(sched, t, epoch, hp)
+        x = X[i]
+        p = float(x @ w) + params[d]
+        li = sw[i] * loss(lossc, p, y[i], eps)
+        stats[K.S_LOSS_SUM] += li
+        stats[K.S_WEIGHT_SUM] += sw[i]
+        r_loss += li
+        r_w += sw[i]
+        gl = sw[i] * dloss(lossc, p, y[i], eps)
+        stored = x != 0
+        g = gl * x
+        s[:d] = rho * s[:d] + one_m * g * g
+        s_last[:d] = np.where(stored, s[:d], s_last[:d])
+        w -= np.where(stored, eta * g / (np.sqrt(s[:d]) + eps_o), 0.0)
+        c = 1.0 / (np.sqrt(s_last[:d]) + eps_o)
+        w *= np.exp(-(a2 * c + lam) * eta)
+        if fit_b:
+            s[d] = rho * s[d] + one_m * gl * gl
+            params[d] -= eta * gl / (math.sqrt(s[d]) + eps_o)
+        stats[K.S_STEPS] += 1
+        stats[K.S_ETA_SUM] += eta
+        stats[K.S_ETA_LAST] = eta
+        r_steps += 1
+        if every > 0 and r_steps >= every:
+            k = int(stats[K.S_NREC])
+            if k < rec_len:
+                rec[k] = r_loss / r_w if r_w > 0 else np.nan
+                stats[K.S_NREC] = k + 1
+            r_loss = r_w = 0.0
+            r_steps = 0
+    stats[K.S_GRAD_NORM] = -1.0
+    return {"params": params, "opt": opt, "t": t, "stats": stats, "rec": rec}

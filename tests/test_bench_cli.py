@@ -101,6 +101,8 @@ def test_documented_sections_are_complete():
         "rows",
         "competitors",
         "time_to_accuracy",
+        "raw",
+        "sparse_adaptive",
         "memory",
         "cold_start",
         "orders",
@@ -115,7 +117,7 @@ def test_every_schema_field_is_documented():
     for cls in list(vars(schema).values()):
         if dataclasses.is_dataclass(cls):
             classes.add(cls)
-    assert len(classes) == 10
+    assert len(classes) == 12
     for cls in classes:
         doc = cls.__doc__.split("Attributes\n    ----------\n", 1)[1]
         names = set()
@@ -173,6 +175,21 @@ def test_results_match_the_documented_schema(tiny):
         "sgd",
         "minibatch",
     }
+    for r in results["raw"]:
+        check(r, spec["raw"], f"raw {r['problem']}")
+        assert not r["diverged"] and not r["zero_model"]
+        assert r["accuracy_ratio"] <= r["worst_ratio"]
+    assert [(r["problem"], r["batch_size"]) for r in results["raw"]] == [
+        ("diabetes", 1),
+        ("wide_scales", 1),
+        ("wide_scales", 32),
+        ("text_like", 1),
+    ]
+    assert {r["input"] for r in results["raw"]} == {"dense", "csr"}
+    for e in results["sparse_adaptive"]:
+        check(e, spec["sparse_adaptive"], f"sparse_adaptive {e['optimizer']}")
+    widths = {(e["optimizer"], e["n_features"]) for e in results["sparse_adaptive"]}
+    assert widths == {(o, w) for o in ("adagrad", "rmsprop") for w in (2**10, 2**20)}
     for e in results["memory"]:
         check(e, spec["memory"], f"memory {e['contender']}")
     by_name = {(e["dtype"], e["contender"]): e for e in results["memory"]}
@@ -224,6 +241,7 @@ def test_table_lists_every_row_and_section(tiny):
     assert "default order vs a full permutation" in text
     assert "time to a training MSE within 1%" in text
     assert "peak memory" in text and "cold start" in text and "targets:" in text
+    assert "raw data without tuning" in text and "AdaGrad/RMSProp on CSR" in text
 
 
 def _named(results, name):

@@ -344,6 +344,37 @@ def test_fit_refuses_to_save_a_diverged_model(in_tmp, capsys, table_data):
     assert only_files(in_tmp) == ["t.csv"]
 
 
+def test_fit_trains_raw_features_by_default(in_tmp, capsys):
+    """--learning-rate auto is the default: raw columns of scales 1e-3..1e4."""
+    rng = np.random.default_rng(3)
+    Z = rng.standard_normal((400, 5))
+    X = Z * np.logspace(-3, 4, 5) + np.logspace(-2, 5, 5)
+    y = Z @ [1.0, -0.5, 2.0, 0.3, -1.0] + 4.0 + 0.1 * rng.standard_normal(400)
+    write_csv(in_tmp / "raw.csv", X, y)
+    code, out, err = main(
+        capsys, "fit", "raw.csv", "--target", "target", "--no-standardize",
+        "--penalty", "none", "-o", "m.joblib", "--quiet",
+    )  # fmt: skip
+    assert code == 0, err
+    model = joblib.load("m.joblib")
+    assert model.learning_rate == "auto"
+    assert model.score(X, y) > 0.99
+    # another optimizer keeps the library's default schedule ...
+    code, out, err = main(
+        capsys, "fit", "raw.csv", "--target", "target", "--optimizer", "adam",
+        "-o", "adam.joblib", "--quiet",
+    )  # fmt: skip
+    assert code == 0, err
+    assert joblib.load("adam.joblib")[-1].learning_rate == "invscaling"
+    # ... and asking for auto with it is refused before any training
+    code, out, err = main(
+        capsys, "fit", "raw.csv", "--target", "target", "--optimizer", "adam",
+        "--learning-rate", "auto",
+    )  # fmt: skip
+    assert code != 0
+    assert "--learning-rate auto runs with --optimizer sgd only" in err
+
+
 def test_fit_reads_npz_npy_and_parquet(in_tmp, capsys, table_data):
     X, y = table_data
     np.savez(in_tmp / "d.npz", X=X, y=y)

@@ -147,6 +147,21 @@ def test_default_configuration_compiles_only_the_plain_path(tmp_path):
             "epoch_csr_batch_adaptive",
             ("sgd_update", "adam_update", "momentum_update", "epoch_plain"),
         ),
+        (
+            {"sparse": True, "optimizer": "adagrad"},
+            "epoch_csr_adaptive",
+            ("adaptive_update", "epoch_csr_batch_adaptive", "epoch_plain"),
+        ),
+        (
+            {"learning_rate": "auto", "batch_size": 4},
+            "epoch_auto",
+            ("sgd_update", "epoch_plain", "epoch_auto_csr"),
+        ),
+        (
+            {"learning_rate": "auto", "sparse": True},
+            "epoch_auto_csr",
+            ("sgd_update", "epoch_csr_lazy", "epoch_auto_csr_batch"),
+        ),
     ],
 )
 def test_each_configuration_compiles_its_own_kernel(tmp_path, config, kernel, others):
@@ -202,6 +217,10 @@ print(sum(sum(s.cache_misses.values()) for s in stats),
         {"batch_size": "full", "clip_norm": 1.0, "dtype": "float32"},
         {"sampling": "blocks", "penalty": "l1"},
         {"batch_size": 512, "n_jobs": 2},
+        {"learning_rate": "auto"},
+        {"learning_rate": "auto", "sparse": True, "dtype": "float32"},
+        {"learning_rate": "auto", "sparse": True, "batch_size": 8},
+        {"optimizer": "rmsprop", "sparse": True, "dtype": "float32"},
     ]
     cache = os.environ.get("NUMBA_CACHE_DIR")
     got = probe(configs, cache, extra_env=None) if cache else probe_default(configs)

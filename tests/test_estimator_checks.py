@@ -31,6 +31,10 @@ ESTIMATORS = [
         ema_decay=0.9,
         random_state=0,
     ),
+    SGDRegressor(learning_rate="auto", max_iter=20, random_state=0),
+    SGDRegressor(
+        learning_rate="auto", batch_size=8, penalty="l1", max_iter=20, random_state=0
+    ),
 ]
 
 

@@ -431,3 +431,11 @@ def test_dask_several_targets(dask_client, strategy):
                 ),
                 rel=1e-10,
             )
+
+
+def test_learning_rate_auto_says_it_takes_one_target():
+    X, Y = make_problem()
+    model = SGDRegressor(learning_rate="auto")
+    with pytest.raises(ValueError, match="does not support several targets"):
+        model.fit(X, Y)
+    assert not hasattr(model, "coef_")

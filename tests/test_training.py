@@ -195,6 +195,12 @@ def test_every_spec_declares_real_slots_and_state_rows():
         check_params(SGDRegressor(learning_rate="optimal", alpha=0).get_params())
     with pytest.raises(ValueError, match="epsilon_insensitive"):
         check_params(SGDRegressor(learning_rate="pa1").get_params())
+    # learning_rate="auto" keeps its own state rows, whatever the optimizer
+    auto = TrainState.zeros(2, np.float64, "sgd", "auto")
+    assert auto.opt.shape == (K.AUTO_SLOTS, 3)
+    check_params(SGDRegressor(learning_rate="auto").get_params())
+    with pytest.raises(ValueError, match="optimizer='adam'"):
+        check_params(SGDRegressor(learning_rate="auto", optimizer="adam").get_params())
 
 
 # ------------------------------------------------ run_epochs and on_epoch

@@ -92,6 +92,9 @@ LR_COSINE = 5
 LR_ONECYCLE = 6
 LR_PA1 = 7
 LR_PA2 = 8
+# learning_rate="auto": scale-free steps of their own (see _auto), no eta0 to
+# choose and no scaler needed; its own kernels and state layout (AUTO_SLOTS)
+LR_AUTO = 9
 
 SCHEDULES = {
     "constant": LR_CONSTANT,
@@ -103,6 +106,7 @@ SCHEDULES = {
     "onecycle": LR_ONECYCLE,
     "pa1": LR_PA1,
     "pa2": LR_PA2,
+    "auto": LR_AUTO,
 }
 
 # how the epoch visits rows
@@ -178,4 +182,30 @@ N_STATS = 8
 
 # ---- slots of the float64 `carry` array (state carried across epochs) -------------
 K_L1_U = 0  # cumulative L1 penalty u of the truncated-gradient method
-N_CARRY = 1
+K_AUTO_W = 1  # learning_rate="auto": total sample weight of the rows seen
+K_AUTO_S = 2  # learning_rate="auto": sum of sw * ||z||^2 over the rows seen
+N_CARRY = 3
+
+# ---- learning_rate="auto" (see _auto) -------------------------------------------
+# the step multiplier hp[H_ETA0] the estimator writes for "auto" (measured: see
+# the _auto module docstring)
+AUTO_ETA0 = 0.4
+# state of "auto", whatever the optimizer code: AUTO_SLOTS rows of
+# n_features + 1, read as n_features + 1 records of AUTO_SLOTS values (record
+# j at opt.reshape(-1)[AUTO_SLOTS * j:], one cache line per column); offsets:
+AUTO_G = 0  # P = sum_k k gz_k^2 over the coordinate's updates (G = P / n)
+AUTO_N = 1  # times the coordinate was updated (its own step counter)
+AUTO_MU = 2  # running mean of the feature (dense input with an intercept)
+AUTO_SCALE = 3  # largest |x - mean| seen (the intercept's entry is unused)
+AUTO_SLOTS = 4
+# rows of the `grad` scratch (each n_features + 1 long) the "auto" families need
+AUTO_SCRATCH_ROWS = 5
+# rows of the `grad` scratch the O(nnz) AdaGrad/RMSProp CSR epoch needs
+CSR_ADAPTIVE_SCRATCH_ROWS = 2
+
+
+def state_rows(optimizer: int, schedule: int) -> int:
+    """Return the optimizer state rows a configuration needs (``opt.shape[0]``)."""
+    if schedule == LR_AUTO:
+        return AUTO_SLOTS
+    return OPT_SLOTS[optimizer]

@@ -20,6 +20,12 @@ Families (the key is ``(name, group)``, ``group`` the optimizer group of
 ``multi_example``  K targets, dense, per example, any other option
 ``multi_batch``    K targets, dense, mini-batch or full batch
 ``multi_csr``      K targets, CSR, every configuration
+``csr_adaptive``   CSR, per-example AdaGrad/RMSProp at O(nnz) a step (no
+                   L1, averaging or clipping), when the caller asks for it
+                   (``lazy_adaptive=True``: it needs ``scratch_rows`` rows)
+``auto``           dense, ``learning_rate="auto"``, per example or batches
+``auto_csr``       CSR, ``learning_rate="auto"``, per example at O(nnz)
+``auto_csr_batch`` CSR, ``learning_rate="auto"``, batches (or averaging)
 =================  =======================================================
 """
 
@@ -55,12 +61,23 @@ def l1_part(codes, hp) -> float:
     return 0.0
 
 
-def family(codes, hp, m: int, sparse: bool, threads: int = 1, outputs: int = 1):
+def family(
+    codes,
+    hp,
+    m: int,
+    sparse: bool,
+    threads: int = 1,
+    lazy_adaptive: bool = False,
+    outputs: int = 1,
+):
     """Return the key ``(name, group)`` of the kernel that runs this epoch.
 
-    ``m`` is the number of rows the epoch visits, ``threads`` the number of
-    threads for a mini-batch gradient (dense input only) and ``outputs`` the
-    number of targets (K >= 2: the ``multi`` families, always serial).
+    ``m`` is the number of rows the epoch visits and ``threads`` the number of
+    threads for a mini-batch gradient (dense input only).  ``lazy_adaptive``
+    runs per-example AdaGrad/RMSProp on CSR input at O(nnz) a step (see
+    ``_csr_adaptive`` for its rule, which differs from the dense one only
+    with an L2 penalty or weight decay).  ``outputs`` is the number of
+    targets (K >= 2: the ``multi`` families, always serial).
     """
     if outputs > 1:
         return _multi_family(codes, hp, m, sparse)
@@ -70,9 +87,24 @@ def family(codes, hp, m: int, sparse: bool, threads: int = 1, outputs: int = 1):
     per_example = batch == 1 and m > 1
     avg = int(codes[K.C_AVERAGE])
     clip = float(hp[K.H_CLIP]) > 0.0
+    if int(codes[K.C_SCHEDULE]) == K.LR_AUTO:
+        if not sparse:
+            return ("auto", None)
+        if per_example and avg == K.AVG_NONE:
+            return ("auto_csr", None)
+        return ("auto_csr_batch", None)
     if sparse:
         if per_example and opt == K.OPT_SGD and avg != K.AVG_EMA and not clip:
             return ("csr_lazy", None)
+        if (
+            lazy_adaptive
+            and per_example
+            and opt in (K.OPT_ADAGRAD, K.OPT_RMSPROP)
+            and avg == K.AVG_NONE
+            and not clip
+            and l1_part(codes, hp) == 0.0
+        ):
+            return ("csr_adaptive", None)
         return ("csr_batch", group)
     if threads > 1:
         return ("parallel", None)  # one kernel for every rule
@@ -137,6 +169,14 @@ def epoch_kernel(key):
         from . import _multi
 
         return getattr(_multi, name)(group)
+    if name == "csr_adaptive":
+        from ._csr_adaptive import epoch_csr_adaptive
+
+        return epoch_csr_adaptive
+    if name in AUTO_KERNELS:
+        from . import _auto
+
+        return getattr(_auto, AUTO_KERNELS[name])
     if name == "take_rows":
         from ._take import take_rows
 
@@ -146,6 +186,28 @@ def epoch_kernel(key):
 
         return getattr(_grad, name)
     raise ValueError(f"no kernel {name!r}")
+
+
+# the learning_rate="auto" families and their kernels (in _auto)
+AUTO_KERNELS = {
+    "auto": "epoch_auto",
+    "auto_csr": "epoch_auto_csr",
+    "auto_csr_batch": "epoch_auto_csr_batch",
+}
+
+
+def scratch_rows(key) -> int:
+    """Return the rows of ``d + 1`` the ``grad`` scratch needs for ``key``.
+
+    0 for the families whose scratch the caller sizes as before (one row, or
+    the gathered rows of a shuffled dense epoch).
+    """
+    name = key[0]
+    if name in AUTO_KERNELS:
+        return K.AUTO_SCRATCH_ROWS
+    if name == "csr_adaptive":
+        return K.CSR_ADAPTIVE_SCRATCH_ROWS
+    return 0
 
 
 # kernels the Python layer calls besides the epochs: the working copy of
@@ -160,6 +222,7 @@ def all_keys():
     keys += [(name, g) for name in GROUPED for g in GROUPS]
     keys += [("multi_plain", None)]
     keys += [(name, g) for name in MULTI_GROUPED for g in GROUPS]
+    keys += [(name, None) for name in (*AUTO_KERNELS, "csr_adaptive")]
     keys += [(name, None) for name in HELPERS]
     return keys
 
@@ -289,7 +352,13 @@ def sample_arguments(key, dtype):
     slots[None] = 0
     if name.startswith("multi"):
         return _multi_arguments(name, dtype, slots[group], m, d)
-    if name.startswith("csr"):
+    n_slots = slots[group]
+    if name in AUTO_KERNELS:
+        n_slots = K.AUTO_SLOTS
+    elif name == "csr_adaptive":
+        n_slots = 1
+    grad_rows = max(1, scratch_rows(key))
+    if name.startswith("csr") or name.startswith("auto_csr"):
         data = (
             readonly(np.ones(m, dtype)),
             readonly(np.arange(m, dtype=np.int32) % d),
@@ -304,10 +373,10 @@ def sample_arguments(key, dtype):
         np.arange(m, dtype=np.int64),  # order
         np.zeros(1, dtype=np.int64),  # iscratch
         np.zeros(d + 1, dtype),  # params
-        np.zeros((slots[group], d + 1), dtype),  # opt
+        np.zeros((n_slots, d + 1), dtype),  # opt
         np.zeros(d + 1, dtype),  # avg
         np.zeros(d, dtype),  # q
-        np.zeros((1, d + 1), dtype),  # grad
+        np.zeros((grad_rows, d + 1), dtype),  # grad
         np.zeros(1, dtype=np.int64),  # counters
         np.zeros(K.N_CARRY),  # carry
         readonly(np.zeros(K.N_HPARAMS)),  # hp
@@ -366,6 +435,14 @@ def call(kernel, *args):
     return compiled(kernel, args)(*args)
 
 
-def epoch_for(codes, hp, m: int, sparse: bool, threads: int = 1, outputs: int = 1):
+def epoch_for(
+    codes,
+    hp,
+    m: int,
+    sparse: bool,
+    threads: int = 1,
+    lazy_adaptive: bool = False,
+    outputs: int = 1,
+):
     """Return the epoch kernel that runs an epoch of ``m`` rows with these options."""
-    return epoch_kernel(family(codes, hp, m, sparse, threads, outputs))
+    return epoch_kernel(family(codes, hp, m, sparse, threads, lazy_adaptive, outputs))

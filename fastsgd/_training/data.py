@@ -16,6 +16,7 @@ __all__ = [
     "check_finite_rows",
     "kernel_csr",
     "native_float32",
+    "needs_canonical_csr",
     "non_finite_error",
     "weighted_rows",
 ]
@@ -111,3 +112,16 @@ def kernel_csr(X):
             (np.ascontiguousarray(X.data), X.indices, X.indptr), shape=X.shape
         )
     return X
+
+
+def needs_canonical_csr(params) -> bool:
+    """Tell whether CSR input must hold one entry per row and column.
+
+    The passive-aggressive step reads ``|x|^2``; the per-coordinate rules
+    (``learning_rate='auto'``, AdaGrad, RMSProp) update a column once per
+    row, from its summed value, as the dense rule does.
+    """
+    return params["learning_rate"] in ("pa1", "pa2", "auto") or params["optimizer"] in (
+        "adagrad",
+        "rmsprop",
+    )

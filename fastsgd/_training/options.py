@@ -223,9 +223,11 @@ class KernelOptions:
 
         ``epoch`` is the 0-based schedule position, ``seed`` the run's seed
         (each epoch's generator is seeded from both), ``eta`` the base rate
-        (``'adaptive'`` lowers it between epochs).
+        (``'adaptive'`` lowers it between epochs).  ``learning_rate='auto'``
+        keeps the multiplier :meth:`from_params` wrote (it reads no ``eta0``).
         """
-        hp[K.H_ETA0] = eta
+        if codes[K.C_SCHEDULE] != K.LR_AUTO:
+            hp[K.H_ETA0] = eta
         codes[K.C_EPOCH] = epoch
         codes[K.C_SEED] = (seed * 1_000_003 + epoch) % (2**62)
 

@@ -84,6 +84,12 @@ def divergence_message(div, learning_rate, eta0):
             "use 'invscaling' or 'constant' with a small eta0, or a larger "
             "alpha"
         )
+    elif learning_rate == "auto":
+        # its steps never overshoot a row's target: a blow-up is the data's
+        fix = (
+            "learning_rate='auto' takes no eta0: check the data for extreme "
+            "outliers or targets; try a robust loss ('huber')"
+        )
     else:
         fix = f"Lower eta0 (now {eta0:g})"
     return (

@@ -141,7 +141,10 @@ class EpochRunner:
         sparse = sp.issparse(X)
         # y of shape (n, K): the K-output kernels (_kernels/_multi.py)
         self._outputs = y.shape[1] if y.ndim == 2 else 1
-        self.key = _select.family(codes, hp, m, sparse, threads, self._outputs)
+        # per-example AdaGrad/RMSProp on CSR input at O(nnz) a step
+        self.key = _select.family(
+            codes, hp, m, sparse, threads, lazy_adaptive=True, outputs=self._outputs
+        )
         sampling = codes[K.C_SAMPLING]
         iscratch = np.zeros(_iscratch_size(codes, m), dtype=np.int64)
         every = int(codes[K.C_RECORD_EVERY])
@@ -197,6 +200,9 @@ class EpochRunner:
         d = X.shape[1]
         if self._outputs > 1:
             return (self._outputs, d + 3)  # see _kernels/_multi.py
+        rows = _select.scratch_rows(self.key)
+        if rows:  # the auto and O(nnz) adaptive families: their own scratch
+            return (rows, d + 1)
         row_bytes = (d + 2) * X.dtype.itemsize
         family = self.key[0]
         small = X.shape[0] * row_bytes <= GATHER_MIN_DATA_BYTES

@@ -7,7 +7,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..optim import OPTIMIZER_SPECS, TrainState
+from ..optim import TrainState, state_rows
 
 __all__ = ["RunResult", "RunState"]
 
@@ -65,6 +65,7 @@ class RunState:
         coef=None,
         intercept=None,
         outputs=None,
+        learning_rate=None,
     ):
         """Return the state of a new run from ``coef``/``intercept`` (default 0).
 
@@ -84,11 +85,15 @@ class RunState:
             Starting coefficients (finite).
         intercept : float or array-like of shape (1,), default=None
             Starting intercept (finite).
+        learning_rate : str, default=None
+            The schedule, when it keeps state of its own (``'auto'``).
         outputs : int or None, default=None
             Number of targets K >= 2 of a multi-output model (None: one);
             then ``coef`` has shape (K, n_features) and ``intercept`` (K,).
         """
-        train = TrainState.zeros(n_features, dtype, optimizer, outputs)
+        train = TrainState.zeros(
+            n_features, dtype, optimizer, learning_rate, outputs=outputs
+        )
         if outputs is not None:
             _start_outputs(train, n_features, dtype, coef, intercept)
             eta0 = float(eta0)
@@ -137,14 +142,22 @@ class RunState:
         """The dtype of the parameters (float32 or float64)."""
         return self.train.params.dtype
 
-    def check_layout(self, optimizer: str) -> None:
-        """Raise ``ValueError`` if the state cannot train with ``optimizer``."""
-        rows = OPTIMIZER_SPECS[optimizer].state_rows
+    def check_layout(self, optimizer: str, learning_rate: str | None = None) -> None:
+        """Raise ``ValueError`` if the state cannot train with ``optimizer``.
+
+        ``learning_rate='auto'`` keeps state rows of its own.
+        """
+        rows = state_rows(optimizer, learning_rate)
         if self.train.opt.shape[-2] != rows:
+            what = (
+                "learning_rate='auto'"
+                if learning_rate == "auto"
+                else f"optimizer={optimizer!r}"
+            )
             raise ValueError(
                 f"The state holds {self.train.opt.shape[-2]} rows of optimizer "
-                f"moments; optimizer={optimizer!r} keeps {rows}. Start a state "
-                "for this optimizer (RunState.start)."
+                f"moments; {what} keeps {rows}. Start a state for this "
+                "configuration (RunState.start)."
             )
         if self.dtype not in (np.float32, np.float64):
             raise ValueError(

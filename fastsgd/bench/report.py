@@ -201,6 +201,8 @@ def format_table(results):
     lines += _speed_lines(results["rows"])
     lines += _order_lines(results.get("orders") or [])
     lines += _tta_lines(results["time_to_accuracy"])
+    lines += _raw_lines(results.get("raw") or [])
+    lines += _sparse_adaptive_lines(results.get("sparse_adaptive") or [])
     lines += _memory_lines(results["memory"])
     lines += _cold_start_lines(results["cold_start"])
     lines += _target_lines(results["targets"])
@@ -311,6 +313,54 @@ def _tta_lines(tta):
                 cells.append(f"{'not reached':>16}")
         rows_d = next(t["n_samples"] for t in tta if t["n_features"] == d)
         lines.append(f"{d:>9} {rows_d:>8} " + " ".join(cells))
+    return lines
+
+
+def _raw_lines(raw):
+    if not raw:
+        return []
+    lines = [
+        "",
+        "raw data without tuning: SGDRegressor(learning_rate='auto'), no scaler, "
+        "no eta0 (test MSE / closed form's, median of seeds):",
+    ]
+    head = (
+        f"{'problem':<12} {'data':<22} {'batch':>5} {'epochs':>6} {'auto':>7} "
+        f"{'worst':>7} {'defaults':>9} {'VW best -l':>14} {'fit s':>7}"
+    )
+    lines += [head, "-" * len(head)]
+    for r in raw:
+        data = f"{r['n_samples']}x{r['n_features']} {r['input']}"
+        vw = (
+            f"{r['vw_ratio']:.3f} (-l {r['vw_best_l']:g})"
+            if r["vw_ratio"] is not None
+            else "not run"
+        )
+        flag = " DIVERGED" if r["diverged"] else (" ZERO" if r["zero_model"] else "")
+        epochs = "auto" if r["epochs"] is None else str(r["epochs"])
+        lines.append(
+            f"{r['problem']:<12} {data:<22} {r['batch_size']:>5} {epochs:>6} "
+            f"{r['accuracy_ratio']:>7.3f} {r['worst_ratio']:>7.3f} "
+            f"{_f(r['default_ratio'], '.3g'):>9} {vw:>14} {r['fit_seconds']:>7.3f}"
+            f"{flag}"
+        )
+    return lines
+
+
+def _sparse_adaptive_lines(rows):
+    if not rows:
+        return []
+    lines = [
+        "",
+        "per-example AdaGrad/RMSProp on CSR, one epoch (the same rows at each "
+        "width; O(non-zeros) steps):",
+    ]
+    for r in rows:
+        lines.append(
+            f"  {r['optimizer']:<8} {r['n_samples']} rows x {r['n_features']:>8} "
+            f"columns, {r['nnz_per_row']:.1f} stored a row: "
+            f"{1e3 * r['epoch_seconds']:8.2f} ms"
+        )
     return lines
 
 

@@ -17,6 +17,7 @@ from .multi import multi_output_rows
 from .orders import KINDS, ORDER_CONFIGS, ORDER_TOLERANCE, compare_orders
 from .probes import cold_start_section, peak_memory
 from .problems import make_problem
+from .raw import raw_accuracy_rows, sparse_adaptive_rows
 from .report import render_png, write_json
 from .schema import (
     BenchResults,
@@ -39,6 +40,7 @@ SECTIONS = (
     "multi",
     "orders",
     "time_to_accuracy",
+    "raw",
     "memory",
     "cold_start",
 )
@@ -74,6 +76,8 @@ def _plan(full):
             ),
             memory=(100_000, 100),
             multi=[(100_000, 100, 10)],
+            raw_seeds=(0, 1, 2),
+            sparse_adaptive=200_000,
             sgd_epochs=3,
             epochs=2,
             repeats=5,
@@ -95,6 +99,8 @@ def _plan(full):
         tta=(50_000, (2, 10, 100, 300, 1000), ("closed_form", "sgd", "minibatch")),
         memory=(100_000, 100),
         multi=[(100_000, 100, 10)],
+        raw_seeds=(0,),
+        sparse_adaptive=100_000,
         sgd_epochs=3,
         epochs=2,
         repeats=3,
@@ -165,6 +171,8 @@ def run(
         versions=Versions(**versions()),
         rows=[],
         time_to_accuracy=[],
+        raw=[],
+        sparse_adaptive=[],
         memory=[],
         cold_start=None,
         targets=[],
@@ -256,6 +264,13 @@ def _measure(doc, plan, sections, full, log):
                 )
                 doc.time_to_accuracy.append(TimeToAccuracy(**found))
             del p
+    if "raw" in sections:
+        log("raw data without tuning: learning_rate='auto' (and VW if installed)")
+        doc.raw = raw_accuracy_rows(lambda n: rows_for(n, 50), seeds=plan["raw_seeds"])
+        log("sparse AdaGrad/RMSProp epochs against the number of columns")
+        doc.sparse_adaptive = sparse_adaptive_rows(
+            rows_for(plan["sparse_adaptive"], 20), repeats=min(repeats, 3)
+        )
     if "memory" in sections:
         n, d = plan["memory"]
         log(f"peak memory: {rows_for(n, d)} x {d}")

@@ -25,7 +25,9 @@ __all__ = [
     "Machine",
     "Memory",
     "OrderCheck",
+    "RawAccuracy",
     "Row",
+    "SparseAdaptiveCost",
     "Target",
     "TimeToAccuracy",
     "Versions",
@@ -230,6 +232,83 @@ class TimeToAccuracy:
 
 
 @dataclasses.dataclass(kw_only=True)
+class RawAccuracy:
+    """Section ``raw``: ``learning_rate="auto"`` on one raw-data problem.
+
+    Attributes
+    ----------
+    problem : str
+        ``"diabetes"``, ``"wide_scales"`` or ``"text_like"`` (see
+        :mod:`fastsgd.bench.raw`).
+    input : str
+        ``"dense"`` or ``"csr"``.
+    n_samples, n_features : int
+        Training data shape (of the first seed's split).
+    batch_size : int
+        Rows per step.
+    epochs : int or None
+        Epochs (None: the estimator's defaults, ``max_iter=1000`` with
+        ``tol=1e-3``).
+    seeds : int
+        Data splits and fits measured.
+    accuracy_ratio : float
+        Median test MSE over the closed form's test MSE (1.0 is the optimum).
+    worst_ratio : float
+        The largest of them.
+    default_ratio : float or None
+        The same for the estimator's defaults (``'invscaling'``, ``eta0=0.01``)
+        on the same raw data (None: not finite).
+    fit_seconds : float
+        Median wall time of an ``"auto"`` fit.
+    diverged, zero_model : bool
+        Whether any ``"auto"`` fit diverged, or ended with all coefficients 0.
+    vw_ratio : float or None
+        Vowpal Wabbit's median ratio at its best ``-l`` (None: not run).
+    vw_best_l : float or None
+        That ``-l`` (median over seeds).
+    """
+
+    problem: str
+    input: str
+    n_samples: int
+    n_features: int
+    batch_size: int
+    epochs: int | None
+    seeds: int
+    accuracy_ratio: float
+    worst_ratio: float
+    default_ratio: float | None
+    fit_seconds: float
+    diverged: bool
+    zero_model: bool
+    vw_ratio: float | None
+    vw_best_l: float | None
+
+
+@dataclasses.dataclass(kw_only=True)
+class SparseAdaptiveCost:
+    """Section ``sparse_adaptive``: one per-example CSR epoch of an optimizer.
+
+    Attributes
+    ----------
+    optimizer : str
+        ``"adagrad"`` or ``"rmsprop"``.
+    n_samples, n_features : int
+        Data shape (the same rows at every width).
+    nnz_per_row : float
+        Mean stored values a row.
+    epoch_seconds : float
+        Best compiled-call time of the epoch.
+    """
+
+    optimizer: str
+    n_samples: int
+    n_features: int
+    nnz_per_row: float
+    epoch_seconds: float
+
+
+@dataclasses.dataclass(kw_only=True)
 class Memory:
     """Section ``memory``: the peak memory one contender's fit allocates.
 
@@ -399,6 +478,10 @@ class BenchResults:
         One entry per fastsgd configuration.
     time_to_accuracy : list of TimeToAccuracy
         Time to 1% of the optimum, by method and size.
+    raw : list of RawAccuracy
+        ``learning_rate="auto"`` on raw (unscaled) data.
+    sparse_adaptive : list of SparseAdaptiveCost
+        Per-example AdaGrad/RMSProp CSR epochs against the number of columns.
     memory : list of Memory
         Peak memory of a fit, by contender and dtype.
     cold_start : ColdStart or None
@@ -421,6 +504,8 @@ class BenchResults:
     versions: Versions
     rows: list[Row]
     time_to_accuracy: list[TimeToAccuracy]
+    raw: list[RawAccuracy]
+    sparse_adaptive: list[SparseAdaptiveCost]
     memory: list[Memory]
     cold_start: ColdStart | None
     orders: list[OrderCheck] = dataclasses.field(default_factory=list)

@@ -29,6 +29,7 @@ def evaluate_targets(results):
         + _optimizer_targets(rows)
         + _time_to_accuracy_targets(results.get("time_to_accuracy", []))
         + _cold_start_targets(results.get("cold_start") or {})
+        + _raw_targets(results.get("raw") or [])
     )
     return [dataclasses.asdict(t) for t in targets]
 
@@ -184,4 +185,30 @@ def _cold_start_targets(cs):
                 higher=False,
             )
         )
+    return out
+
+
+def _raw_targets(raw):
+    """Issue 15: learning_rate="auto" within 5% of the optimum on raw data."""
+    out = []
+    for r in raw:
+        where = f"{r['problem']}, {r['input']}, batch {r['batch_size']}"
+        out.append(
+            _target(
+                f"learning_rate='auto' test MSE / optimum's (median), {where}",
+                1.05,
+                r["accuracy_ratio"],
+                higher=False,
+            )
+        )
+        if r["vw_ratio"] is not None:
+            out.append(
+                _target(
+                    f"learning_rate='auto' accuracy over Vowpal Wabbit's at its "
+                    f"best -l (ratio of test MSEs), {where}",
+                    1.0,
+                    r["accuracy_ratio"] / r["vw_ratio"],
+                    higher=False,
+                )
+            )
     return out

@@ -41,9 +41,20 @@ def _regressor(args):
 
     if args.learning_rate == "optimal" and args.alpha == 0:
         raise CLIError("--learning-rate optimal needs --alpha > 0")
+    schedule = args.learning_rate
+    if schedule is None:
+        # 'auto' is an adaptive rule of its own: the other optimizers keep
+        # the library's default schedule
+        schedule = "auto" if args.optimizer == "sgd" else "invscaling"
+    if schedule == "auto" and args.optimizer != "sgd":
+        raise CLIError(
+            f"--learning-rate auto runs with --optimizer sgd only (it adapts "
+            f"each feature's step itself); for --optimizer {args.optimizer} "
+            "choose another schedule, e.g. --learning-rate invscaling"
+        )
     return SGDRegressor(
         optimizer=args.optimizer,
-        learning_rate=args.learning_rate,
+        learning_rate=schedule,
         eta0=args.eta0,
         batch_size=args.batch_size,
         max_iter=args.epochs,

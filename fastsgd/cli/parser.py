@@ -28,6 +28,7 @@ SCHEDULES = (
     "step",
     "cosine",
     "onecycle",
+    "auto",
 )
 
 
@@ -199,15 +200,17 @@ def _add_fit(sub):
     )
     p.add_argument(
         "--learning-rate",
-        default="invscaling",
+        default=None,
         choices=SCHEDULES,
-        help="schedule (default invscaling)",
+        help="schedule (default: auto with --optimizer sgd, per-feature "
+        "scale-free steps, no --eta0 to choose, raw features welcome; "
+        "invscaling with the other optimizers)",
     )
     p.add_argument(
         "--eta0",
         type=positive_float,
         default=0.01,
-        help="initial learning rate (default 0.01)",
+        help="initial learning rate (default 0.01; not read by --learning-rate auto)",
     )
     p.add_argument(
         "--batch-size",
