@@ -1126,5 +1126,8 @@ default=None
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
-        tags.target_tags.multi_output = True
+        # several targets, except with a schedule that takes one (say so)
+        tags.target_tags.multi_output = (
+            self.learning_rate not in MULTI_UNSUPPORTED_SCHEDULES
+        )
         return tags

@@ -439,3 +439,4 @@ def test_learning_rate_auto_says_it_takes_one_target():
     with pytest.raises(ValueError, match="does not support several targets"):
         model.fit(X, Y)
     assert not hasattr(model, "coef_")
+    assert not model.__sklearn_tags__().target_tags.multi_output
