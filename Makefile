@@ -16,11 +16,13 @@ demo: $(STAMP)
 	$(BIN)/python -m fastsgd compare
 
 # the kernels compile once into fastsgd's cache (two processes on two cores);
-# the suite then loads them, and the kernel tests rerun as plain Python
+# the suite then loads them, one test process per core (the compile tests
+# wait on compilers in subprocesses), and the kernel tests rerun as plain
+# Python
 test: $(STAMP)
 	$(BIN)/python -m fastsgd compile --all --quiet
-	$(BIN)/python -m pytest -q
-	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q tests/test_kernels.py tests/test_auto_kernels.py
+	$(BIN)/python -m pytest -q -n auto
+	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q -n auto tests/test_kernels.py tests/test_auto_kernels.py
 
 bench: $(STAMP)
 	$(BIN)/python -m pytest bench -q --benchmark-columns=min,median,rounds --benchmark-sort=name
