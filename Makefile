@@ -22,7 +22,8 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m fastsgd compile --all --quiet
 	$(BIN)/python -m pytest -q -n auto
-	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q -n auto tests/test_kernels.py tests/test_auto_kernels.py
+	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q -n auto tests/test_kernels.py tests/test_auto_kernels.py \
+		tests/test_multi_kernels.py
 
 bench: $(STAMP)
 	$(BIN)/python -m pytest bench -q --benchmark-columns=min,median,rounds --benchmark-sort=name

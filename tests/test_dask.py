@@ -20,7 +20,7 @@ from sklearn.utils import check_random_state  # noqa: E402
 
 import fastsgd  # noqa: E402
 from fastsgd import SGDRegressor, closed_form  # noqa: E402
-from fastsgd import dask as fdask  # noqa: E402
+from fastsgd import _dask_blocks as fdask  # noqa: E402
 from fastsgd.dask import DaskSGDRegressor  # noqa: E402
 from fastsgd.optim import TrainState  # noqa: E402
 
