@@ -43,9 +43,14 @@ from ._training import (
 )
 from ._training.data import (
     check_cast,
+    check_targets,
     kernel_csr,
+    n_models,
+    n_targets,
     native_float32,
     needs_canonical_csr,
+    target_outputs,
+    validation_split,
     weighted_rows,
 )
 from ._training.report import VerbosePrinter
@@ -56,56 +61,6 @@ __all__ = ["SGDRegressor", "DivergenceWarning", "RunResult"]
 MAX_INT = np.iinfo(np.int32).max
 # schedules the K-target kernels do not run (added by other work; see _multi)
 MULTI_UNSUPPORTED_SCHEDULES = ("auto",)
-
-
-def check_targets(y) -> bool:
-    """Check y's shape and values; tell whether it holds K >= 2 targets.
-
-    A 2-D y with no column, or with NaN or infinity in a column (named), raises
-    ``ValueError``; a single column is left to scikit-learn, which ravels it
-    with a ``DataConversionWarning``.
-    """
-    shape = getattr(y, "shape", None)
-    if shape is None:
-        y = np.asarray(y)
-        shape = y.shape
-    if len(shape) != 2 or shape[1] == 1:
-        return False
-    if shape[1] == 0:
-        raise ValueError(
-            f"y has shape {tuple(shape)}: no target column; give y of shape "
-            "(n_samples,) or (n_samples, n_targets) with n_targets >= 1."
-        )
-    if sp.issparse(y):
-        return True  # scikit-learn rejects it
-    values = np.asarray(y)
-    if values.dtype.kind in "fc":
-        finite = np.isfinite(values).all(axis=0)
-        if not finite.all():
-            k = int(np.flatnonzero(~finite)[0])
-            column = values[:, k]
-            what = "NaN" if np.isnan(column).any() else "infinity"
-            names = getattr(y, "columns", None)
-            name = f" ({names[k]!r})" if names is not None else ""
-            raise ValueError(
-                f"Input y contains {what} in target column {k}{name} of {shape[1]}."
-            )
-    return True
-
-
-def _outputs(y):
-    """Return K for y of shape (n, K), None for one target."""
-    return y.shape[1] if y.ndim == 2 else None
-
-
-def _n_targets(y) -> int:
-    """Return the number of targets of y: K for (n, K), 1 for (n,)."""
-    return y.shape[1] if y.ndim == 2 else 1
-
-
-def _n_models(coef) -> int:
-    """Return the number of targets of coefficients: K for (K, d), 1 for (d,)."""
-    return coef.shape[0] if coef.ndim == 2 else 1
 
 
 # eta0's default (scikit-learn's): learning_rate='auto' warns about any other
@@ -694,8 +649,8 @@ default=None
             )
         if warm and coef_init is self.coef_ and self.coef_.shape[:-1] != y.shape[1:]:
             raise ValueError(
-                f"y has {_n_targets(y)} target(s), but warm_start=True continues "
-                f"from a model of {_n_models(self.coef_)}; set warm_start=False "
+                f"y has {n_targets(y)} target(s), but warm_start=True continues "
+                f"from a model of {n_models(self.coef_)}; set warm_start=False "
                 "to train a new model."
             )
         val = None
@@ -705,7 +660,7 @@ default=None
             )
             if val[1].shape[1:] != y.shape[1:]:
                 raise ValueError(
-                    f"y_val has {_n_targets(val[1])} target(s); y has {_n_targets(y)}."
+                    f"y_val has {n_targets(val[1])} target(s); y has {n_targets(y)}."
                 )
             if val[1].shape[0] < 2 or np.ptp(val[1]) == 0.0:
                 raise ValueError(
@@ -713,7 +668,10 @@ default=None
                     "score (R^2) is undefined otherwise."
                 )
         # the split draws from random_state before the seed, as scikit-learn's
-        rows, val = self._split(X, y, sample_weight, val)
+        rows, val = validation_split(
+            X, y, sample_weight, val, self.early_stopping,
+            self.validation_fraction, self.random_state,
+        )  # fmt: skip
         self._start(X, coef_init, intercept_init, validation=val is not None, y=y)
         outcome = self._train(
             (X, y, sample_weight, rows), self.max_iter, True, val, on_epoch
@@ -779,10 +737,10 @@ default=None
         X, y, sample_weight = self._validate_X_y(
             X, y, sample_weight, reset=first, dtype=dtype, finite=False
         )
-        if not first and self._run_state.outputs != _outputs(y):
+        if not first and self._run_state.outputs != target_outputs(y):
             raise ValueError(
-                f"y has {_n_targets(y)} target(s), but the model was trained on "
-                f"{_n_models(self._run_state.train.params)} by the "
+                f"y has {n_targets(y)} target(s), but the model was trained on "
+                f"{n_models(self._run_state.train.params)} by the "
                 "first partial_fit; every call must give the same targets."
             )
         if first:
@@ -870,10 +828,10 @@ default=None
             raise ValueError(
                 f"X has {X.shape[1]} features; the state has {state.n_features}."
             )
-        if _outputs(y) != state.outputs:
+        if target_outputs(y) != state.outputs:
             raise ValueError(
-                f"y has {_n_targets(y)} target(s); the state is laid out for "
-                f"{_n_models(state.train.params)} (RunState.start's "
+                f"y has {n_targets(y)} target(s); the state is laid out for "
+                f"{n_models(state.train.params)} (RunState.start's "
                 "outputs)."
             )
         run = state.copy()
@@ -994,7 +952,7 @@ default=None
             seed=int(self._rng.randint(0, MAX_INT)),
             coef=coef_init,
             intercept=intercept_init,
-            outputs=None if y is None else _outputs(y),
+            outputs=None if y is None else target_outputs(y),
             learning_rate=self.learning_rate,
         )
         self._shaped_by = self._state_shape()
@@ -1059,43 +1017,6 @@ default=None
             self.intercept_ = src[:, -1].copy()
         else:
             self.intercept_ = np.array([src[-1]], dtype=src.dtype)
-
-    def _split(self, X, y, sw, val):
-        """Return the training rows and the validation data (or None).
-
-        With ``early_stopping`` and no ``X_val``, the rows scikit-learn's
-        ``SGDRegressor`` holds out for the same ``random_state`` (its
-        ``_make_validation_split``: a ``ShuffleSplit`` over every row, drawn
-        before the training seed); rows of zero weight then stay out of
-        training here (they only advance scikit-learn's schedule).
-        """
-        n = y.shape[0]
-        if not self.early_stopping or val is not None:
-            return weighted_rows(sw), val
-        n_val = int(np.ceil(self.validation_fraction * n))
-        if n_val == 0 or n - n_val == 0:
-            raise ValueError(
-                f"Splitting {n} samples into a train set and a validation set with "
-                f"validation_fraction={self.validation_fraction!r} led to an empty "
-                f"set ({n - n_val} and {n_val} samples). Please either change "
-                "validation_fraction, increase number of samples, or disable "
-                "early_stopping."
-            )
-        # imported here: sklearn.model_selection costs ~0.1 s at import time
-        from sklearn.model_selection import ShuffleSplit
-
-        cv = ShuffleSplit(
-            test_size=self.validation_fraction, random_state=self.random_state
-        )
-        idx_train, idx_val = next(cv.split(np.zeros((n, 1)), y))
-        if not np.any(sw[idx_val] > 0):
-            raise ValueError(
-                "The sample weights for validation set are all zero, consider "
-                "using a different random state."
-            )
-        idx_train = np.sort(idx_train[sw[idx_train] > 0])
-        idx_val = np.sort(idx_val)
-        return idx_train, (X[idx_val], y[idx_val], sw[idx_val])
 
     # ------------------------------------------------------------- predicting
     def predict(self, X):

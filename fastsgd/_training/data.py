@@ -14,10 +14,15 @@ from .._sparse_check import check_sparse_structure
 __all__ = [
     "check_cast",
     "check_finite_rows",
+    "check_targets",
     "kernel_csr",
+    "n_models",
+    "n_targets",
     "native_float32",
     "needs_canonical_csr",
     "non_finite_error",
+    "target_outputs",
+    "validation_split",
     "weighted_rows",
 ]
 
@@ -125,3 +130,89 @@ def needs_canonical_csr(params) -> bool:
         "adagrad",
         "rmsprop",
     )
+
+
+def check_targets(y) -> bool:
+    """Check y's shape and values; tell whether it holds K >= 2 targets.
+
+    A 2-D y with no column, or with NaN or infinity in a column (named), raises
+    ``ValueError``; a single column is left to scikit-learn, which ravels it
+    with a ``DataConversionWarning``.
+    """
+    shape = getattr(y, "shape", None)
+    if shape is None:
+        y = np.asarray(y)
+        shape = y.shape
+    if len(shape) != 2 or shape[1] == 1:
+        return False
+    if shape[1] == 0:
+        raise ValueError(
+            f"y has shape {tuple(shape)}: no target column; give y of shape "
+            "(n_samples,) or (n_samples, n_targets) with n_targets >= 1."
+        )
+    if sp.issparse(y):
+        return True  # scikit-learn rejects it
+    values = np.asarray(y)
+    if values.dtype.kind in "fc":
+        finite = np.isfinite(values).all(axis=0)
+        if not finite.all():
+            k = int(np.flatnonzero(~finite)[0])
+            column = values[:, k]
+            what = "NaN" if np.isnan(column).any() else "infinity"
+            names = getattr(y, "columns", None)
+            name = f" ({names[k]!r})" if names is not None else ""
+            raise ValueError(
+                f"Input y contains {what} in target column {k}{name} of {shape[1]}."
+            )
+    return True
+
+
+def target_outputs(y):
+    """Return K for y of shape (n, K), None for one target."""
+    return y.shape[1] if y.ndim == 2 else None
+
+
+def n_targets(y) -> int:
+    """Return the number of targets of y: K for (n, K), 1 for (n,)."""
+    return y.shape[1] if y.ndim == 2 else 1
+
+
+def n_models(coef) -> int:
+    """Return the number of targets of coefficients: K for (K, d), 1 for (d,)."""
+    return coef.shape[0] if coef.ndim == 2 else 1
+
+
+def validation_split(X, y, sw, val, early_stopping, fraction, random_state):
+    """Return the training rows and the validation data (or None).
+
+    With ``early_stopping`` and no ``X_val``, the rows scikit-learn's
+    ``SGDRegressor`` holds out for the same ``random_state`` (its
+    ``_make_validation_split``: a ``ShuffleSplit`` over every row, drawn
+    before the training seed); rows of zero weight then stay out of
+    training here (they only advance scikit-learn's schedule).
+    """
+    n = y.shape[0]
+    if not early_stopping or val is not None:
+        return weighted_rows(sw), val
+    n_val = int(np.ceil(fraction * n))
+    if n_val == 0 or n - n_val == 0:
+        raise ValueError(
+            f"Splitting {n} samples into a train set and a validation set with "
+            f"validation_fraction={fraction!r} led to an empty "
+            f"set ({n - n_val} and {n_val} samples). Please either change "
+            "validation_fraction, increase number of samples, or disable "
+            "early_stopping."
+        )
+    # imported here: sklearn.model_selection costs ~0.1 s at import time
+    from sklearn.model_selection import ShuffleSplit
+
+    cv = ShuffleSplit(test_size=fraction, random_state=random_state)
+    idx_train, idx_val = next(cv.split(np.zeros((n, 1)), y))
+    if not np.any(sw[idx_val] > 0):
+        raise ValueError(
+            "The sample weights for validation set are all zero, consider "
+            "using a different random state."
+        )
+    idx_train = np.sort(idx_train[sw[idx_train] > 0])
+    idx_val = np.sort(idx_val)
+    return idx_train, (X[idx_val], y[idx_val], sw[idx_val])
