@@ -495,25 +495,8 @@ def _fit_lbfgs(est, client, data):
             return _multi_objective(theta, key)
         w = np.zeros(d + 1)
         w[: d + fit_b] = theta
-        k = evals[0]
         evals[0] += 1
-        tasks = [
-            dask.delayed(loss_grad_block, pure=True)(
-                data.X[b],
-                data.y[b],
-                w,
-                codes,
-                hp,
-                dask_key_name=f"fastsgd-lbfgs-{tag}-{k}-{b}",
-            )
-            for b in range(len(data.sizes))
-        ]
-        results = _run_round(client, tasks, f"gradient evaluation {k + 1}")
-        total = 0.0
-        grad = np.zeros(d + 1)
-        for loss_b, grad_b in results:  # fixed block order
-            total += loss_b
-            grad += grad_b
+        total, grad = _gradient_round(client, data, w, codes, hp, tag, evals[0])
         f = total / n + 0.5 * alpha * float(w[:d] @ w[:d])
         g = grad / n
         g[:d] += alpha * w[:d]
@@ -526,25 +509,8 @@ def _fit_lbfgs(est, client, data):
         # each target's minimiser is its own single-target one)
         W = np.zeros((n_out, d + 1))
         W[:, :width] = theta.reshape(n_out, width)
-        k = evals[0]
         evals[0] += 1
-        tasks = [
-            dask.delayed(loss_grad_block, pure=True)(
-                data.X[b],
-                data.y[b],
-                W,
-                codes,
-                hp,
-                dask_key_name=f"fastsgd-lbfgs-{tag}-{k}-{b}",
-            )  # fmt: skip
-            for b in range(len(data.sizes))
-        ]
-        results = _run_round(client, tasks, f"gradient evaluation {k + 1}")
-        totals = np.zeros(n_out)
-        grads = np.zeros((n_out, d + 1))
-        for loss_b, grad_b in results:  # fixed block order
-            totals += loss_b
-            grads += grad_b
+        totals, grads = _gradient_round(client, data, W, codes, hp, tag, evals[0])
         coef = W[:, :d]
         f = float(np.mean(totals / n + 0.5 * alpha * np.sum(coef * coef, axis=1)))
         g = grads / n
@@ -584,6 +550,33 @@ def _fit_lbfgs(est, client, data):
     return _exact_result(
         data, theta[:d], theta[d] if fit_b else 0.0, int(res.nit), curve, stop
     )
+
+
+def _gradient_round(client, data, w, codes, hp, tag, k):
+    """Return the summed loss and gradient of every block at ``w`` (round ``k``).
+
+    ``w``: ``(d + 1,)``, or ``(K, d + 1)`` for K targets (then the loss is
+    ``(K,)`` and the gradient ``(K, d + 1)``).  The blocks are summed in a
+    fixed order, so the result does not depend on which worker ends first.
+    """
+    tasks = [
+        dask.delayed(loss_grad_block, pure=True)(
+            data.X[b],
+            data.y[b],
+            w,
+            codes,
+            hp,
+            dask_key_name=f"fastsgd-lbfgs-{tag}-{k - 1}-{b}",
+        )
+        for b in range(len(data.sizes))
+    ]
+    results = _run_round(client, tasks, f"gradient evaluation {k}")
+    total = np.zeros(w.shape[:-1]) if w.ndim == 2 else 0.0
+    grad = np.zeros(w.shape)
+    for loss_b, grad_b in results:  # fixed block order
+        total += loss_b
+        grad += grad_b
+    return total, grad
 
 
 def _exact_result(data, coef, intercept, n_iter, curve, stop):
