@@ -241,8 +241,10 @@ def _describer(params, reported, validation):
                     pen_code, state.params, alpha, l1_ratio
                 )
         elif pen_code == K.PEN_L2 and not diverged:
-            # np.dot warns of nothing: no errstate (microseconds an epoch)
-            objective = stats.mean_loss + 0.5 * alpha * float(np.dot(w, w))
+            # its np.dot warns of nothing: no errstate (microseconds an epoch)
+            objective = stats.mean_loss + _objective.penalty_value(
+                pen_code, w, alpha, l1_ratio
+            )
         else:
             with np.errstate(over="ignore", under="ignore", invalid="ignore"):
                 objective = stats.mean_loss + _objective.penalty_value(
