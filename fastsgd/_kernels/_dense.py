@@ -37,6 +37,7 @@ from ._rows import (
     gather_rows,
     gathering,
     pa_update,
+    prefetch_example,
     record,
     row_is_bad,
     stream_ahead,
@@ -114,7 +115,7 @@ def epoch_plain(
         for pos in range(lo, hi):
             tf += 1.0
             if ahead > 0 and pos + ahead < m:
-                prefetch_row(X, seq[pos + ahead])
+                prefetch_example(X, y, sw, seq[pos + ahead])
             eta = rate(sched, tf, epoch, sp)
             eta_sum += eta
             if chunked:
@@ -207,7 +208,7 @@ def dense_example(group):
             if far and pos + PREFETCH_DISTANCE < m:
                 prefetch_row(X, seq[pos + PREFETCH_DISTANCE])
             elif ahead > 0 and pos + ahead < m:
-                prefetch_row(X, seq[pos + ahead])
+                prefetch_example(X, y, sw, seq[pos + ahead])
             i = seq[pos]
             p = 0.0
             xx = 0.0

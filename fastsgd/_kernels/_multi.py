@@ -304,6 +304,8 @@ def multi_example(group):
                 prefetch_row(X, seq[pos + PREFETCH_DISTANCE])
             elif ahead > 0 and pos + ahead < m:
                 prefetch_row(X, seq[pos + ahead])
+                prefetch_row(y, seq[pos + ahead])
+                prefetch_item(sw, seq[pos + ahead])
             i = seq[pos]
             xx = 0.0
             if pa:
@@ -405,6 +407,8 @@ def multi_batch(group):
                 i = seq[r]
                 if ahead > 0 and r + ahead < m:
                     prefetch_row(X, seq[r + ahead])
+                    prefetch_row(y, seq[r + ahead])
+                    prefetch_item(sw, seq[r + ahead])
                 xx = 0.0
                 if pa:
                     for j in range(d):

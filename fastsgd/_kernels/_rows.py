@@ -235,6 +235,21 @@ def csr_row_is_bad(data, lo, hi, target):
     return False
 
 
+@kernel(inline=True)
+def prefetch_example(X, y, sw, i):
+    """Prefetch row ``i`` of X (into L2) and its target and weight (into L1).
+
+    The default order reads ``streams`` sequential streams at once: X's rows
+    are prefetched ahead, and without the hint every stream's next line of
+    ``y`` and of ``sw`` was a cache miss too (the hardware prefetcher does not
+    follow that many streams).  100k x 100 float64, default order, per
+    example: X read at 52-60% of the NumPy-sum rate without, 68-72% with.
+    """
+    prefetch_row(X, i)
+    prefetch_item(y, i)
+    prefetch_item(sw, i)
+
+
 @kernel
 def accumulate_rows(
     X, y, sw, seq, lo, hi, params, G, row, lossopt, eta, first, ahead, check
@@ -262,7 +277,7 @@ def accumulate_rows(
         i = seq[r]
         k = i if first < 0 else first + r - lo
         if ahead > 0 and r + ahead < stop:
-            prefetch_row(X, seq[r + ahead])
+            prefetch_example(X, y, sw, seq[r + ahead])
         p = 0.0
         for j in range(d):
             p += X[k, j] * params[j]
