@@ -538,12 +538,12 @@ def epoch_auto_csr(
     During the epoch the weight w_j lives in the unused ``mu`` slot of
     column j's record (CSR is never centered), so that a stored value reads
     and writes one 32-byte record instead of the record and ``params``; the
-    slots are saved to ``grad[5]`` on entry and ``params`` and the slots are
+    slots are saved to ``grad[4]`` on entry and ``params`` and the slots are
     restored before the kernel returns (also at a bad row): O(d), or O(nnz)
     for fewer stored values than columns (measured: 0.7 ms an epoch at 2^18
     columns, 2% of the epoch below).  A step runs in
     three passes over the row: the prediction, gathering each column's
-    record into contiguous scratch (``grad[1:5]``: x, s, n, P); the new
+    record into contiguous scratch (``grad[1:4]``: s, n, P); the new
     accumulators, rates and step factors on the scratch, a loop LLVM
     vectorises (AVX2: four divisions and roots per instruction); the records'
     P and w.  Measured on the hashed text-like CSR problem (3.5M stored
@@ -572,9 +572,9 @@ def epoch_auto_csr(
     pen = a2 > 0.0 or a1 > 0.0 or lam > 0.0
     check = codes[C_CHECK] != 0
     stats[S_BAD_ROW] = -1.0
-    # the row's scratch: its values, then per column s, n, P before the step
-    # (the step factors replace s, the new P the old)
-    clk, xv, sv, nv, pv, saved = grad[0], grad[1], grad[2], grad[3], grad[4], grad[5]
+    # the row's scratch: per column s, n, P before the step (the step factors
+    # replace s, the new P the old)
+    clk, sv, nv, pv, saved = grad[0], grad[1], grad[2], grad[3], grad[4]
     fv = sv
     # without a penalty only the stored columns' records are read: with fewer
     # stored values than columns, w goes in and out of them at O(nnz)
@@ -609,10 +609,14 @@ def epoch_auto_csr(
         i = seq[pos]
         lo = indptr[i]
         nk = indptr[i + 1] - lo
+        # the row as views indexed from 0: no negative-index wrap per access,
+        # and pass 2 reads x contiguously
+        xs = data[lo : lo + nk]
+        js = indices[lo : lo + nk]
         if pen:
             # the row's columns catch up on the steps they missed
             for k in range(nk):
-                j = indices[lo + k]
+                j = js[k]
                 dt = clock - float(clk[j])
                 if dt > 0.0:
                     c = auto_penalty_rate(st, j)
@@ -627,14 +631,13 @@ def epoch_auto_csr(
         # pass 1: the prediction; s and n of the step, the row's scratch
         p = b
         for k in range(nk):
-            j = indices[lo + k]
-            x = data[lo + k]
+            j = js[k]
+            x = xs[k]
             p += x * rc[j, AUTO_MU]
             s = max(rc[j, AUTO_SCALE], abs(x))
             n = rc[j, AUTO_N] + 1
             rc[j, AUTO_SCALE] = s
             rc[j, AUTO_N] = n
-            xv[k] = x
             sv[k] = s
             nv[k] = n
             pv[k] = rc[j, AUTO_G]
@@ -656,7 +659,7 @@ def epoch_auto_csr(
             s = float(sv[k])
             n = float(nv[k])
             inv_s = 1.0 / s if s > 0.0 else 0.0
-            z = float(xv[k]) * inv_s
+            z = float(xs[k]) * inv_s
             gz = hg * z
             qz = swi * z * z
             pj = float(T(float(pv[k]) + n * gz * gz))
@@ -684,7 +687,7 @@ def epoch_auto_csr(
         # pass 3: the records' P and w
         if pen:
             for k in range(nk):
-                j = indices[lo + k]
+                j = js[k]
                 rc[j, AUTO_G] = pv[k]
                 wj = float(rc[j, AUTO_MU]) - move * float(fv[k])
                 c = auto_penalty_rate(st, j)
@@ -693,7 +696,7 @@ def epoch_auto_csr(
         else:
             tm = T(move)
             for k in range(nk):
-                j = indices[lo + k]
+                j = js[k]
                 rc[j, AUTO_G] = pv[k]
                 rc[j, AUTO_MU] -= tm * fv[k]
         if fit_b:

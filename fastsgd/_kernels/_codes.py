@@ -201,8 +201,8 @@ AUTO_MU = 2
 AUTO_SCALE = 3  # largest |x - mean| seen (the intercept's entry is unused)
 AUTO_SLOTS = 4
 # rows of the `grad` scratch (each n_features + 1 long) the "auto" families need
-# (the per-example CSR epoch: a clock, a row's x, s, n, P, the saved mu slots)
-AUTO_SCRATCH_ROWS = 6
+# (the per-example CSR epoch: a clock, a row's s, n, P, the saved mu slots)
+AUTO_SCRATCH_ROWS = 5
 # rows of the `grad` scratch the O(nnz) AdaGrad/RMSProp CSR epoch needs
 CSR_ADAPTIVE_SCRATCH_ROWS = 2
 
