@@ -609,14 +609,15 @@ def epoch_auto_csr(
         i = seq[pos]
         lo = indptr[i]
         nk = indptr[i + 1] - lo
-        # the row as views indexed from 0: no negative-index wrap per access,
-        # and pass 2 reads x contiguously
+        # the row as views indexed from 0, and its columns as unsigned (the
+        # indices are int32, checked in range): no negative-index wrap per
+        # access; pass 2 reads x contiguously
         xs = data[lo : lo + nk]
         js = indices[lo : lo + nk]
         if pen:
             # the row's columns catch up on the steps they missed
             for k in range(nk):
-                j = js[k]
+                j = np.uint32(js[k])
                 dt = clock - float(clk[j])
                 if dt > 0.0:
                     c = auto_penalty_rate(st, j)
@@ -631,7 +632,7 @@ def epoch_auto_csr(
         # pass 1: the prediction; s and n of the step, the row's scratch
         p = b
         for k in range(nk):
-            j = js[k]
+            j = np.uint32(js[k])
             x = xs[k]
             p += x * rc[j, AUTO_MU]
             s = max(rc[j, AUTO_SCALE], abs(x))
@@ -687,7 +688,7 @@ def epoch_auto_csr(
         # pass 3: the records' P and w
         if pen:
             for k in range(nk):
-                j = js[k]
+                j = np.uint32(js[k])
                 rc[j, AUTO_G] = pv[k]
                 wj = float(rc[j, AUTO_MU]) - move * float(fv[k])
                 c = auto_penalty_rate(st, j)
@@ -696,7 +697,7 @@ def epoch_auto_csr(
         else:
             tm = T(move)
             for k in range(nk):
-                j = js[k]
+                j = np.uint32(js[k])
                 rc[j, AUTO_G] = pv[k]
                 rc[j, AUTO_MU] -= tm * fv[k]
         if fit_b:
