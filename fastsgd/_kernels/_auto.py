@@ -69,9 +69,9 @@ four values, ``(P_j, n_j, mu_j, s_j)`` at ``opt.reshape(-1)[4 j : 4 j + 4]``
 step reads one cache line per column; ``P_j = sum_k k gz_k^2 = n_j G_j`` (the
 rate is ``sqrt(n_j / P_j)``: one division and one root).  While the
 per-example CSR epoch runs, ``mu_j`` (unused on CSR input) holds ``w_j``; it
-puts both back before it returns.  ``carry`` holds
-``W`` (``K_AUTO_W``) and ``S`` (``K_AUTO_S``).  ``hp[H_ETA0]`` is ``eta``
-(``AUTO_ETA0``); a warmup multiplies it as for the other schedules.
+puts both back before it returns.  ``carry`` holds ``W`` (``K_AUTO_W``) and
+``S`` (``K_AUTO_S``).  ``hp[H_ETA0]`` is ``eta`` (``AUTO_ETA0``); a warmup
+multiplies it as for the other schedules.
 
 Measured (``bench/test_bench_vw.py``, median of 3 seeds; AMD EPYC, 2 cores
 shared with other jobs): scikit-learn's diabetes data unscaled, the
@@ -538,20 +538,28 @@ def epoch_auto_csr(
     During the epoch the weight w_j lives in the unused ``mu`` slot of
     column j's record (CSR is never centered), so that a stored value reads
     and writes one 32-byte record instead of the record and ``params``; the
-    slots are saved to ``grad[4]`` on entry and ``params`` and the slots are
-    restored before the kernel returns (also at a bad row): O(d), or O(nnz)
-    for fewer stored values than columns (measured: 0.7 ms an epoch at 2^18
-    columns, 2% of the epoch below).  A step runs in
-    three passes over the row: the prediction, gathering each column's
-    record into contiguous scratch (``grad[1:4]``: s, n, P); the new
-    accumulators, rates and step factors on the scratch, a loop LLVM
-    vectorises (AVX2: four divisions and roots per instruction); the records'
-    P and w.  Measured on the hashed text-like CSR problem (3.5M stored
-    values, 8192 used columns, 3 epochs; AMD EPYC, 2 shared cores): 18-19 ->
-    11-12 ns a stored value in order, 22-23 -> 14 shuffled, against three
-    passes reading ``params`` and the records separately, a division and a
-    root per value unvectorised; software-prefetching the records of the row
-    4 or 2 ahead was slower (12.8 -> 13.7 ns: the used records fit in L2).
+    slots are saved to ``grad[4]`` on entry, and ``params`` and the slots are
+    restored before the kernel returns (also at a bad row): O(d) (measured:
+    0.7 ms an epoch at 2^18 columns, under 1 ms of the ~35 ms epoch below),
+    or O(nnz) for data with fewer stored values than columns.  A step makes
+    three passes over the row: the prediction, copying each column's s, n, P
+    into contiguous scratch (``grad[1:4]``); the new accumulators, rates and
+    step factors on the scratch, a loop LLVM vectorises (AVX2: four
+    divisions or roots an instruction); the records' P and w.
+
+    Measured on the hashed text-like CSR problem (3.5M stored values, 8192
+    used columns, 3 epochs, float64; AMD EPYC, 2 cores shared with other
+    jobs; side by side): 20.8 -> 9.9 ns a stored value in order, 40.7 -> 18.1
+    shuffled (float32: 33.5 -> 14.0, 38.6 -> 18.7), against passes reading
+    ``params`` and the records apart, with a scalar division and root per
+    value.  A perf profile then put ~45% of the time in pass 1, yet cutting
+    the dependence of a row on the previous row's step changed nothing: the
+    epoch is bound by instruction throughput.  Tried and dropped, within the
+    noise or slower: prefetching the records of the row 1 or 2 ahead (12.8
+    -> 13.7 ns), two or four accumulators for the prediction, the
+    intercept's record in registers (slower), ``-expm1(-a) / ppu`` for the
+    step (no division by ``a``) and ``1 - exp(-a)`` for large ``a``, a row
+    prefetch distance of 2 or 8.
     """
     m = order.shape[0]
     d = params.shape[0] - 1
