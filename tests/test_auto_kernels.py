@@ -223,6 +223,38 @@ def test_lazy_csr_epoch_equals_every_coordinate_epoch():
         check(lazy, full, F64, f"pen={pen} lam={lam}", rtol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+@pytest.mark.parametrize("pen", PENALTIES)
+def test_auto_csr_epoch_puts_the_weights_and_means_back(pen, dtype):
+    """auto_csr keeps w in the records' mu slots while it runs: never after.
+
+    Fewer stored values than columns (the O(nnz) swap) and more (the O(d)
+    one), with means in the records from an earlier dense fit; and at a bad
+    row, the state equals that of an epoch over the rows before it.
+    """
+    rng = np.random.default_rng(522)
+    d = 40
+    codes, hp = auto_codes(penalty=pen), auto_hp(alpha=0.05)
+    for n in (3, 60):
+        X, y, sw = make_data(rng, n, d, dtype, zeros=0.9)
+        assert (np.count_nonzero(X) < d) == (n == 3)
+        state = auto_state(rng, d, dtype, resumed=True)
+        got = run(("auto_csr", None), X, y, sw, np.arange(n), state, hp, codes, True)
+        ref = reference(X, y, sw, np.arange(n), state, hp, codes, True)
+        check(got, ref, dtype, f"n={n} pen={pen}")
+        mu = state["opt"].reshape(d + 1, 4)[:, K.AUTO_MU]
+        np.testing.assert_array_equal(got["opt"].reshape(d + 1, 4)[:, K.AUTO_MU], mu)
+    X, y = np.array(X), np.array(y)
+    y[37] = np.nan
+    bad = run(("auto_csr", None), readonly(X), readonly(y), sw, np.arange(n), state,
+              hp, auto_codes(penalty=pen, check=1), True)  # fmt: skip
+    assert bad["stats"][K.S_BAD_ROW] == 37
+    before = run(("auto_csr", None), readonly(X), readonly(y), sw, np.arange(37),
+                 state, hp, codes, True)  # fmt: skip
+    for key in ("params", "opt", "carry"):
+        np.testing.assert_array_equal(bad[key], before[key], err_msg=key)
+
+
 @pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
 @pytest.mark.parametrize("batch", [1, 3])
 @pytest.mark.parametrize(

@@ -195,10 +195,13 @@ AUTO_ETA0 = 0.4
 # j at opt.reshape(-1)[AUTO_SLOTS * j:], one cache line per column); offsets:
 AUTO_G = 0  # P = sum_k k gz_k^2 over the coordinate's updates (G = P / n)
 AUTO_N = 1  # times the coordinate was updated (its own step counter)
-AUTO_MU = 2  # running mean of the feature (dense input with an intercept)
+# running mean of the feature (dense input with an intercept); the per-example
+# CSR epoch keeps the weight there while it runs (see _auto.epoch_auto_csr)
+AUTO_MU = 2
 AUTO_SCALE = 3  # largest |x - mean| seen (the intercept's entry is unused)
 AUTO_SLOTS = 4
 # rows of the `grad` scratch (each n_features + 1 long) the "auto" families need
+# (the per-example CSR epoch: a clock, a row's s, n, P, the saved mu slots)
 AUTO_SCRATCH_ROWS = 5
 # rows of the `grad` scratch the O(nnz) AdaGrad/RMSProp CSR epoch needs
 CSR_ADAPTIVE_SCRATCH_ROWS = 2
