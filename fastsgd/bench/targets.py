@@ -27,6 +27,7 @@ def evaluate_targets(results):
     targets = (
         _per_example_targets(rows)
         + _optimizer_targets(rows)
+        + _multi_output_targets(rows)
         + _time_to_accuracy_targets(results.get("time_to_accuracy", []))
         + _cold_start_targets(results.get("cold_start") or {})
         + _raw_targets(results.get("raw") or [])
@@ -83,6 +84,37 @@ def _per_example_targets(rows):
         )
     )
     return out
+
+
+def _multi_output_targets(rows):
+    # issue 16: K targets in one pass, against fastsgd's own one-target fit on
+    # the same rows and against K scikit-learn models
+    r = _pick(rows, group="multi")
+    single = [c for x in r if (c := x["competitors"].get("single_target"))]
+    sk = [c for x in r if (c := x["competitors"].get("sklearn"))]
+    over_single = 1.0 / single[0]["speedup"] if single else None
+    accuracy_gap = r[0]["accuracy_ratio"] - sk[0]["accuracy_ratio"] if sk else None
+    return [
+        _target(
+            "multi-output, 10 targets, per-example fit time over fastsgd's "
+            "one-target fit",
+            2.5,
+            over_single,
+            higher=False,
+        ),
+        _target(
+            "multi-output, 10 targets, speed-up vs MultiOutputRegressor(sklearn "
+            "SGDRegressor), whole fit",
+            20.0,
+            _fair(r, "speedup"),
+        ),
+        _target(
+            "multi-output, 10 targets: test MSE over the optimum minus scikit-learn's",
+            0.02,
+            accuracy_gap,
+            higher=False,
+        ),
+    ]
 
 
 def _fair(rows, key, pick=max, label="sklearn"):
