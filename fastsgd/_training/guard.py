@@ -241,10 +241,7 @@ class DivergenceGuard:
         if self._averaged and not _all_finite(state.params):
             return Verdict(DIVERGED, mean_loss_, False)
         reported = self._reported(state)
-        if reported.ndim == 1:
-            norm2 = float(np.dot(reported, reported))
-        else:  # K targets
-            norm2 = float(np.vdot(reported, reported))
+        norm2 = _sum_squares(reported)
         if not math.isfinite(norm2) and not _all_finite(reported):
             return Verdict(DIVERGED, mean_loss_, False)
         limit = self.limit
@@ -305,9 +302,14 @@ class DivergenceGuard:
             return float(np.sum(losses * sw_p)) / total
 
 
+def _sum_squares(a) -> float:
+    """Return the sum of the squares of ``a``: one dot (vdot flattens K targets)."""
+    return float(np.dot(a, a) if a.ndim == 1 else np.vdot(a, a))
+
+
 def _all_finite(a) -> bool:
     """Tell whether every value of ``a`` is finite, without a warning or a copy."""
-    if math.isfinite(float(np.vdot(a, a) if a.ndim > 1 else np.dot(a, a))):
+    if math.isfinite(_sum_squares(a)):
         return True
     # the squares overflowed, or a value is not finite
     return bool(np.isfinite(a).all())
