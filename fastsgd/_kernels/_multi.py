@@ -63,6 +63,19 @@ from ._unowned import unowned
 
 
 @kernel(inline=True)
+def prefetch_outputs(X, y, sw, i):
+    """Prefetch row ``i`` of X and of the (n, K) targets (into L2) and its weight.
+
+    ``_rows.prefetch_example`` for K targets: each shuffled row's targets and
+    weight were a cache miss of their own (100k x 100 float64, K = 10,
+    default order, a 3-epoch fit: 135.7 -> 97.0 ms with the two hints).
+    """
+    prefetch_row(X, i)
+    prefetch_row(y, i)
+    prefetch_item(sw, i)
+
+
+@kernel(inline=True)
 def aligned_rows(params, d):
     """Return a copy of the weights ``params[:, :d]`` whose rows start on 64 bytes.
 
@@ -140,13 +153,9 @@ def epoch_multi_plain(
     for pos in range(m):
         tf += 1.0
         if far and pos + PREFETCH_DISTANCE < m:
-            prefetch_row(X, seq[pos + PREFETCH_DISTANCE])
-            prefetch_row(y, seq[pos + PREFETCH_DISTANCE])
-            prefetch_item(sw, seq[pos + PREFETCH_DISTANCE])
+            prefetch_outputs(X, y, sw, seq[pos + PREFETCH_DISTANCE])
         elif ahead > 0 and pos + ahead < m:
-            prefetch_row(X, seq[pos + ahead])
-            prefetch_row(y, seq[pos + ahead])
-            prefetch_item(sw, seq[pos + ahead])
+            prefetch_outputs(X, y, sw, seq[pos + ahead])
         eta = rate(sched, tf, epoch, sp)
         eta_sum += eta
         i = seq[pos]
@@ -303,9 +312,7 @@ def multi_example(group):
             if far and pos + PREFETCH_DISTANCE < m:
                 prefetch_row(X, seq[pos + PREFETCH_DISTANCE])
             elif ahead > 0 and pos + ahead < m:
-                prefetch_row(X, seq[pos + ahead])
-                prefetch_row(y, seq[pos + ahead])
-                prefetch_item(sw, seq[pos + ahead])
+                prefetch_outputs(X, y, sw, seq[pos + ahead])
             i = seq[pos]
             xx = 0.0
             if pa:
@@ -406,9 +413,7 @@ def multi_batch(group):
             for r in range(pos, end):
                 i = seq[r]
                 if ahead > 0 and r + ahead < m:
-                    prefetch_row(X, seq[r + ahead])
-                    prefetch_row(y, seq[r + ahead])
-                    prefetch_item(sw, seq[r + ahead])
+                    prefetch_outputs(X, y, sw, seq[r + ahead])
                 xx = 0.0
                 if pa:
                     for j in range(d):
