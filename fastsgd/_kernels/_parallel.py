@@ -1,7 +1,9 @@
 """Mini-batch epochs whose batch gradient is split over several threads.
 
-A separate source function (``parallel=True`` is its own cached variant).  Each
-batch is cut into ``n_threads`` contiguous slices; thread ``k`` accumulates its
+Only :func:`threaded_gradient` is compiled with ``parallel=True``: Numba's
+parallel passes analyse every loop of the function they compile, and the
+epoch around it compiled in 13 s (one dtype) when it was parallel as a whole.
+Each batch is cut into ``n_threads`` contiguous slices; thread ``k`` accumulates its
 slice's gradient into ``gbuf[k]`` and its loss sums into ``lbuf[k]``; the
 slices are then added in a fixed order, so a given thread count always gives
 the same model.  The optimizer step itself stays serial (it is O(n_features)
@@ -12,6 +14,7 @@ kernel would tie its compiled code to the thread count of one process).
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 from numba import prange
 
@@ -28,6 +31,12 @@ from ._rows import (
 )
 from ._schedule import rate, schedule_params
 from ._step import apply_step, step_config, step_group
+
+# Start Numba's threading layer now.  The epoch below is not itself parallel,
+# so when it is loaded from the cache nothing else starts it, and its machine
+# code (which holds threaded_gradient's) would not link ("Symbol not found:
+# allocate_sched").  This module is imported only when a fit threads.
+numba.get_num_threads()
 
 
 @kernel
@@ -58,7 +67,19 @@ def slice_gradient(X, y, sw, seq, lo, hi, params, gbuf, k, lbuf, opts):
     lbuf[k, 3] = bad
 
 
-@kernel(parallel=True, entry=True)
+@kernel(parallel=True)
+def threaded_gradient(X, y, sw, seq, pos, end, params, gbuf, lbuf, opts):
+    """Rows ``seq[pos:end]`` cut into one slice per row of ``gbuf``, in threads."""
+    n_threads = gbuf.shape[0]
+    chunk = (end - pos + n_threads - 1) // n_threads
+    for k in prange(n_threads):
+        lo = pos + k * chunk
+        slice_gradient(
+            X, y, sw, seq, lo, min(lo + chunk, end), params, gbuf, k, lbuf, opts
+        )
+
+
+@kernel(entry=True)
 def epoch_dense_parallel(
     X, y, sw, order, iscratch, params, opt, avg, q, grad, counters, carry,
     hp, codes, stats, rec, gbuf, lbuf,
@@ -102,17 +123,11 @@ def epoch_dense_parallel(
         eta = rate(sched, float(t), epoch, sp)
         eta_sum += eta
         nb = end - pos
-        chunk = (nb + n_threads - 1) // n_threads
         opts = (
             loss, eps, pa, sched, eta0, eta, random_rows and ahead == 0, ahead,
             check,
         )  # fmt: skip
-        for k in prange(n_threads):
-            lo = pos + k * chunk
-            slice_gradient(
-                X, y, sw, seq, lo, min(lo + chunk, end), params, gbuf, k, lbuf,
-                opts,
-            )  # fmt: skip
+        threaded_gradient(X, y, sw, seq, pos, end, params, gbuf, lbuf, opts)
         bad = -1.0
         for k in range(n_threads):
             if bad < 0.0 and lbuf[k, 3] >= 0.0:
