@@ -57,7 +57,7 @@ def compile_kernels(
     >>> done = fastsgd.compile_kernels([{"optimizer": "adam", "batch_size": 32}],
     ...                                dtypes=["float32"])
     >>> [d["kernel"] for d in done]
-    ['batch/adam']
+    ['batch']
     """
     tasks = _tasks(configurations, dtypes)
     if jobs is None:
@@ -119,7 +119,7 @@ def _compile_one(task):
     start = time.perf_counter()
     _select.compiled(kernel, _select.sample_arguments(key, dtype))
     return {
-        "kernel": _select.key_name(key),
+        "kernel": key,
         "dtype": dtype,
         "seconds": time.perf_counter() - start,
     }
@@ -190,7 +190,7 @@ def keys_of(config):
     threads = 1 if sparse else threads_for(est.n_jobs, int(codes[K.C_BATCH]))
     keys = [_select.family(codes, hp, m, sparse, threads)]
     if est.shuffle and est.sampling == "blocks" and not sparse:
-        keys.append(("take_rows", None))  # the shuffled working copy
+        keys.append("take_rows")  # the shuffled working copy
     return keys
 
 

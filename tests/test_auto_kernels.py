@@ -142,7 +142,7 @@ def test_auto_matches_reference_matrix(sparse, dtype):
         hk = dict(weight_decay=(0.0, 0.2)[k % 2], alpha=(0.01, 0.3)[k % 3 == 0])
         codes, hp = auto_codes(**kw), auto_hp(**hk)
         key = family(codes, hp, n, sparse)
-        assert key[0] == ("auto_csr" if sparse and batch == 1 and avg == 0
+        assert key == ("auto_csr" if sparse and batch == 1 and avg == 0
                           else "auto_csr_batch" if sparse else "auto")  # fmt: skip
         state = auto_state(rng, d, dtype, resumed)
         got = run(key, X, y, sw, np.arange(n), state, hp, codes, sparse)
@@ -216,10 +216,8 @@ def test_lazy_csr_epoch_equals_every_coordinate_epoch():
     for pen, lam in itertools.product(PENALTIES, (0.0, 0.3)):
         codes, hp = auto_codes(penalty=pen), auto_hp(alpha=0.05, weight_decay=lam)
         state = auto_state(rng, d, F64, resumed=True)
-        lazy = run(("auto_csr", None), X, y, sw, np.arange(n), state, hp, codes, True)
-        full = run(
-            ("auto_csr_batch", None), X, y, sw, np.arange(n), state, hp, codes, True
-        )
+        lazy = run("auto_csr", X, y, sw, np.arange(n), state, hp, codes, True)
+        full = run("auto_csr_batch", X, y, sw, np.arange(n), state, hp, codes, True)
         check(lazy, full, F64, f"pen={pen} lam={lam}", rtol=1e-12)
 
 
@@ -239,17 +237,17 @@ def test_auto_csr_epoch_puts_the_weights_and_means_back(pen, dtype):
         X, y, sw = make_data(rng, n, d, dtype, zeros=0.9)
         assert (np.count_nonzero(X) < d) == (n == 3)
         state = auto_state(rng, d, dtype, resumed=True)
-        got = run(("auto_csr", None), X, y, sw, np.arange(n), state, hp, codes, True)
+        got = run("auto_csr", X, y, sw, np.arange(n), state, hp, codes, True)
         ref = reference(X, y, sw, np.arange(n), state, hp, codes, True)
         check(got, ref, dtype, f"n={n} pen={pen}")
         mu = state["opt"].reshape(d + 1, 4)[:, K.AUTO_MU]
         np.testing.assert_array_equal(got["opt"].reshape(d + 1, 4)[:, K.AUTO_MU], mu)
     X, y = np.array(X), np.array(y)
     y[37] = np.nan
-    bad = run(("auto_csr", None), readonly(X), readonly(y), sw, np.arange(n), state,
+    bad = run("auto_csr", readonly(X), readonly(y), sw, np.arange(n), state,
               hp, auto_codes(penalty=pen, check=1), True)  # fmt: skip
     assert bad["stats"][K.S_BAD_ROW] == 37
-    before = run(("auto_csr", None), readonly(X), readonly(y), sw, np.arange(37),
+    before = run("auto_csr", readonly(X), readonly(y), sw, np.arange(37),
                  state, hp, codes, True)  # fmt: skip
     for key in ("params", "opt", "carry"):
         np.testing.assert_array_equal(bad[key], before[key], err_msg=key)
@@ -328,7 +326,7 @@ def test_csr_adaptive_check_reports_the_first_visited_bad_row(value):
     n, d = X.shape
     kw = dict(optimizer=K.OPT_ADAGRAD, penalty=K.PEN_L2, sampling=K.SAMPLE_SHUFFLE)
     state = auto_state(rng, d, F64, resumed=True, slots=1)
-    got = run(("csr_adaptive", None), readonly(X), readonly(y), sw, np.arange(n),
+    got = run("csr_adaptive", readonly(X), readonly(y), sw, np.arange(n),
               state, make_hp(), make_codes(check=1, seed=4, **kw), True)  # fmt: skip
     seq = list(got["order"])
     first = min(bad, key=seq.index)
@@ -398,7 +396,7 @@ def test_auto_step_never_overshoots_the_target(sparse):
         y = rng.normal(size=1) * 10.0 ** rng.uniform(-2, 6)
         state = auto_state(rng, d, F64, resumed=True)
         codes, hp = auto_codes(), auto_hp(eta0=50.0)  # even with a huge eta
-        key = ("auto_csr", None) if sparse else ("auto", None)
+        key = "auto_csr" if sparse else "auto"
         got = run(key, readonly(X), y, np.ones(1), [0], state, hp, codes, sparse)
         before = X[0] @ state["params"][:d] + state["params"][d]
         after = X[0] @ got["params"][:d] + got["params"][d]
@@ -447,9 +445,9 @@ def test_csr_adaptive_matches_reference(opt_code, dtype):
         codes = adaptive_codes(opt_code, penalty=pen, loss=loss, fit_intercept=fit_b,
                                schedule=sched, record_every=2)  # fmt: skip
         hp = make_hp(weight_decay=lam, alpha=0.1, rho=0.8)
-        assert _select.family(codes, hp, n, True) == ("csr_batch", 2)  # opt-in
+        assert _select.family(codes, hp, n, True) == "csr_batch"  # opt-in
         key = _select.family(codes, hp, n, True, lazy_adaptive=True)
-        assert key == ("csr_adaptive", None)
+        assert key == "csr_adaptive"
         state = auto_state(rng, d, dtype, resumed=True, slots=1)
         got = run(key, X, y, sw, np.arange(n), state, hp, codes, True)
         ref = R.csr_adaptive_reference_epoch(
@@ -471,7 +469,7 @@ def test_csr_adaptive_without_penalty_is_the_dense_rule(opt_code, dtype):
     codes = adaptive_codes(opt_code, schedule=K.LR_INVSCALING)
     hp = make_hp(rho=0.7)
     state = auto_state(rng, d, dtype, resumed=True, slots=1)
-    lazy = run(("csr_adaptive", None), X, y, sw, np.arange(n), state, hp, codes, True)
+    lazy = run("csr_adaptive", X, y, sw, np.arange(n), state, hp, codes, True)
     dense_key = _select.family(codes, hp, n, False)
     dense = run(dense_key, X, y, sw, np.arange(n), state, hp, codes, False)
     r = 1e-10 if dtype == F64 else 1e-4
@@ -492,10 +490,10 @@ def test_csr_adaptive_routing():
     ]:
         codes = adaptive_codes(opt_code, penalty=pen, average=avg, batch=batch)
         key = _select.family(codes, make_hp(clip=clip), 50, True, lazy_adaptive=True)
-        assert key[0] == want, (opt_code, pen, avg, clip, batch)
-    assert _select.scratch_rows(("csr_adaptive", None)) == 2
-    assert _select.scratch_rows(("auto", None)) == K.AUTO_SCRATCH_ROWS
-    assert _select.scratch_rows(("csr_batch", 2)) == 0
+        assert key == want, (opt_code, pen, avg, clip, batch)
+    assert _select.scratch_rows("csr_adaptive") == 2
+    assert _select.scratch_rows("auto") == K.AUTO_SCRATCH_ROWS
+    assert _select.scratch_rows("csr_batch") == 0
     del hp
 
 

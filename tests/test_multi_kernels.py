@@ -186,7 +186,7 @@ def test_plain_kernel_is_chosen_and_matches(dtype):
     X, Y, sw = make_multi_data(rng, n, d, n_out, dtype)
     codes = TK.make_codes(schedule=K.LR_INVSCALING, penalty=K.PEN_L2)
     hp = TK.make_hp(weight_decay=0.01)
-    assert _select.family(codes, hp, n, False, outputs=n_out) == ("multi_plain", None)
+    assert _select.family(codes, hp, n, False, outputs=n_out) == "multi_plain"
     for loss in TK.LOSSES:
         codes = TK.make_codes(
             schedule=K.LR_INVSCALING, penalty=K.PEN_L2, loss=loss, record_every=4
@@ -198,11 +198,11 @@ def test_plain_kernel_is_chosen_and_matches(dtype):
 def test_multi_families():
     codes = TK.make_codes(optimizer=K.OPT_ADAM)
     hp = TK.make_hp()
-    assert _select.family(codes, hp, 10, False, outputs=2) == ("multi_example", 3)
-    assert _select.family(codes, hp, 10, True, outputs=2) == ("multi_csr", 3)
+    assert _select.family(codes, hp, 10, False, outputs=2) == "multi_example"
+    assert _select.family(codes, hp, 10, True, outputs=2) == "multi_csr"
     codes = TK.make_codes(batch=4)
-    assert _select.family(codes, hp, 10, False, 4, outputs=3) == ("multi_batch", 0)
-    assert _select.family(codes, hp, 10, False, 4, outputs=1) == ("parallel", None)
+    assert _select.family(codes, hp, 10, False, 4, outputs=3) == "multi_batch"
+    assert _select.family(codes, hp, 10, False, 4, outputs=1) == "parallel"
 
 
 def test_multi_check_stops_at_a_bad_row():

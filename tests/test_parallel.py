@@ -53,7 +53,7 @@ def test_parallel_is_deterministic_and_used(monkeypatch):
     a = SGDRegressor(**kw).fit(X, y)
     b = SGDRegressor(**kw).fit(X, y)
     np.testing.assert_array_equal(a.coef_, b.coef_)
-    kernel = _select.epoch_kernel(("parallel", None))
+    kernel = _select.epoch_kernel("parallel")
     assert used == [kernel, kernel]  # the threaded kernel ran
     assert len(kernel.signatures) <= 2  # one compiled version per dtype
 

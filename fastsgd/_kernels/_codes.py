@@ -2,9 +2,8 @@
 
 The kernels receive these as plain integers (inside an ``int64`` array); the
 Python layer maps the user-facing names to them.  The optimizer's update rule
-is also a compile-time constant of the epoch kernels (``STEP_GROUP``): each
-configuration compiles only its own rule.  Pure Python: importing it loads no
-compiler.
+groups into the update rules of ``_step`` (``STEP_GROUP``).  Pure Python:
+importing it loads no compiler.
 """
 
 from __future__ import annotations

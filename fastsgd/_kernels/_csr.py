@@ -12,20 +12,19 @@ Arguments: see ``_rows``, with ``data, indices, indptr`` in place of X.
   shrink (an L2 part or weight decay) this gives the dense model; with them, a
   truncation a feature has not caught up on yet is missing from the shrink and
   the average.
-- :func:`csr_batch`: every other configuration accumulates the batch gradient
+- :func:`epoch_csr_batch`: every other configuration accumulates the batch gradient
   over the non-zeros and takes the same dense step as dense input, so both
-  inputs give the same model.  One kernel per optimizer group.
+  inputs give the same model; every update rule in one kernel.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
 
-from ._codes import AVG_POLYAK, C_CHECK, K_L1_U, S_BAD_ROW, S_GRAD_NORM, STEP_NAMES
-from ._jit import kernel, variant
+from ._codes import AVG_POLYAK, C_CHECK, K_L1_U, S_BAD_ROW, S_GRAD_NORM
+from ._jit import kernel
 from ._losses import loss_derivative, loss_value
 from ._prefetch import PREFETCH_DISTANCE, prefetch_item, prefetch_span
 from ._rows import (
@@ -37,7 +36,7 @@ from ._rows import (
     visit_sequence,
 )
 from ._schedule import rate, schedule_params
-from ._step import apply_step, step_config
+from ._step import apply_step, step_config, step_group
 from ._unowned import unowned
 
 # the lazy path folds its weight scale into the weights below these: the
@@ -218,96 +217,92 @@ def epoch_csr_lazy(
     finish(counters, stats, t, t - counters[0], eta_sum, eta, loss_sum, w_sum)
 
 
-@functools.cache
-def csr_batch(group):
-    """Return the batched CSR epoch kernel for optimizer group ``group``."""
-    GROUP = group
-
-    def epoch(
-        data, indices, indptr, y, sw, order, iscratch, params, opt, avg, q, grad,
-        counters, carry, hp, codes, stats, rec,
-    ):  # fmt: skip
-        m = order.shape[0]
-        d = params.shape[0] - 1
-        T = params.dtype.type
-        data, indices, indptr = unowned(data), unowned(indices), unowned(indptr)
-        y, sw, grad = unowned(y), unowned(sw), unowned(grad)
-        params, opt, avg, q = unowned(params), unowned(opt), unowned(avg), unowned(q)
-        carry, stats, rec = unowned(carry), unowned(stats), unowned(rec)
-        seq = unowned(visit_sequence(order, iscratch, codes))
-        (batch, loss, sched, epoch, every, eps, pa, full, eta0, random_rows) = (
-            epoch_options(codes, hp, m)
-        )
-        cfg = step_config(codes, hp)
-        sp = schedule_params(hp)
-        v = params[:d]
-        row0 = np.int64(0)  # an int64, not a literal (see _dense.dense_batch)
-        check = codes[C_CHECK] != 0
-        stats[S_BAD_ROW] = -1.0
-        # gradients are added over the non-zeros and cleared after each step:
-        # start from a clean scratch whatever a dense epoch left there
-        for j in range(d + 1):
-            grad[0, j] = 0.0
-        t = counters[0]
-        loss_sum = 0.0
-        w_sum = 0.0
-        eta_sum = 0.0
-        eta = 0.0
-        steps = 0
-        r_acc = 0.0
-        r_w = 0.0
-        r_n = 0
-        norm = -1.0
-        pos = np.int64(0)  # not a literal: see row0 in _dense.dense_batch
-        while pos < m:
-            end = min(pos + batch, m)
-            t += 1
-            steps += 1
-            eta = rate(sched, float(t), epoch, sp)
-            eta_sum += eta
-            gb = 0.0
-            for r in range(pos, end):
-                i = seq[r]
-                lo = indptr[i]
-                hi = indptr[i + 1]
-                p = csr_dot(data, indices, lo, hi, v) + params[d]
-                swi = float(sw[i])
-                li = loss_value(loss, p, y[i], eps)
-                if check and not math.isfinite(li):
-                    if csr_row_is_bad(data, lo, hi, y[i]):
-                        stats[S_BAD_ROW] = i
-                        break
-                loss_sum += swi * li
-                w_sum += swi
-                r_acc += swi * li
-                r_w += swi
-                if pa:
-                    xx = 0.0
-                    for k in range(lo, hi):
-                        xx += float(data[k]) * data[k]
-                    coef = -pa_update(sched, li, xx, eta0, y[i] - p) * swi / eta
-                else:
-                    coef = loss_derivative(loss, p, y[i], eps) * swi
+@kernel(entry=True)
+def epoch_csr_batch(
+    data, indices, indptr, y, sw, order, iscratch, params, opt, avg, q, grad,
+    counters, carry, hp, codes, stats, rec,
+):  # fmt: skip
+    """Every other CSR configuration: batch gradients over the non-zeros."""
+    m = order.shape[0]
+    d = params.shape[0] - 1
+    T = params.dtype.type
+    data, indices, indptr = unowned(data), unowned(indices), unowned(indptr)
+    y, sw, grad = unowned(y), unowned(sw), unowned(grad)
+    params, opt, avg, q = unowned(params), unowned(opt), unowned(avg), unowned(q)
+    carry, stats, rec = unowned(carry), unowned(stats), unowned(rec)
+    seq = unowned(visit_sequence(order, iscratch, codes))
+    (batch, loss, sched, epoch, every, eps, pa, full, eta0, random_rows) = (
+        epoch_options(codes, hp, m)
+    )
+    cfg = step_config(codes, hp)
+    group = step_group(cfg[3])
+    sp = schedule_params(hp)
+    v = params[:d]
+    row0 = np.int64(0)  # an int64, not a literal (see _dense.dense_batch)
+    check = codes[C_CHECK] != 0
+    stats[S_BAD_ROW] = -1.0
+    # gradients are added over the non-zeros and cleared after each step:
+    # start from a clean scratch whatever a dense epoch left there
+    for j in range(d + 1):
+        grad[0, j] = 0.0
+    t = counters[0]
+    loss_sum = 0.0
+    w_sum = 0.0
+    eta_sum = 0.0
+    eta = 0.0
+    steps = 0
+    r_acc = 0.0
+    r_w = 0.0
+    r_n = 0
+    norm = -1.0
+    pos = np.int64(0)  # not a literal: see row0 in _dense.dense_batch
+    while pos < m:
+        end = min(pos + batch, m)
+        t += 1
+        steps += 1
+        eta = rate(sched, float(t), epoch, sp)
+        eta_sum += eta
+        gb = 0.0
+        for r in range(pos, end):
+            i = seq[r]
+            lo = indptr[i]
+            hi = indptr[i + 1]
+            p = csr_dot(data, indices, lo, hi, v) + params[d]
+            swi = float(sw[i])
+            li = loss_value(loss, p, y[i], eps)
+            if check and not math.isfinite(li):
+                if csr_row_is_bad(data, lo, hi, y[i]):
+                    stats[S_BAD_ROW] = i
+                    break
+            loss_sum += swi * li
+            w_sum += swi
+            r_acc += swi * li
+            r_w += swi
+            if pa:
+                xx = 0.0
                 for k in range(lo, hi):
-                    grad[0, indices[k]] += T(coef * data[k])
-                gb += coef
-            if stats[S_BAD_ROW] >= 0.0:
-                t -= 1
-                steps -= 1
-                break
-            inv = 1.0 / (end - pos)
-            norm = apply_step(
-                GROUP, params, grad, row0, inv, gb * inv, opt, avg, q, cfg,
-                float(t), eta, carry, full,
-            )  # fmt: skip
-            for r in range(pos, end):
-                i = seq[r]
-                for k in range(indptr[i], indptr[i + 1]):
-                    grad[0, indices[k]] = 0.0
-            r_n += 1
-            r_acc, r_w, r_n = record(rec, stats, every, r_acc, r_w, r_n)
-            pos = end
-        stats[S_GRAD_NORM] = norm
-        finish(counters, stats, t, steps, eta_sum, eta, loss_sum, w_sum)
-
-    return variant(epoch, f"epoch_csr_batch_{STEP_NAMES[group]}")
+                    xx += float(data[k]) * data[k]
+                coef = -pa_update(sched, li, xx, eta0, y[i] - p) * swi / eta
+            else:
+                coef = loss_derivative(loss, p, y[i], eps) * swi
+            for k in range(lo, hi):
+                grad[0, indices[k]] += T(coef * data[k])
+            gb += coef
+        if stats[S_BAD_ROW] >= 0.0:
+            t -= 1
+            steps -= 1
+            break
+        inv = 1.0 / (end - pos)
+        norm = apply_step(
+            group, params, grad, row0, inv, gb * inv, opt, avg, q, cfg,
+            float(t), eta, carry, full,
+        )  # fmt: skip
+        for r in range(pos, end):
+            i = seq[r]
+            for k in range(indptr[i], indptr[i + 1]):
+                grad[0, indices[k]] = 0.0
+        r_n += 1
+        r_acc, r_w, r_n = record(rec, stats, every, r_acc, r_w, r_n)
+        pos = end
+    stats[S_GRAD_NORM] = norm
+    finish(counters, stats, t, steps, eta_sum, eta, loss_sum, w_sum)

@@ -19,7 +19,6 @@ warnings are silenced as the compiled code's wrapping arithmetic is.
 from __future__ import annotations
 
 import functools
-import types
 
 import numba
 import numpy as np
@@ -61,25 +60,6 @@ def kernel(fn=None, *, inline=False, parallel=False, entry=False):
         _cache.attach(disp, entry)
     REGISTRY[f"{fn.__module__}.{fn.__qualname__}"] = disp
     return disp
-
-
-def variant(fn, name, parallel=False):
-    """Compile the closure ``fn`` as a kernel of its own called ``name``.
-
-    Kernel factories return closures over small integer constants (the
-    optimizer, say), so that Numba prunes every branch on them before typing:
-    a configuration compiles only the code it runs.  Each variant gets its own
-    qualified name, so that its machine-code symbols and its cache entry never
-    collide with another variant's (closures of one factory would otherwise
-    share both).
-    """
-    renamed = types.FunctionType(
-        fn.__code__, fn.__globals__, name, fn.__defaults__, fn.__closure__
-    )
-    renamed.__qualname__ = name
-    renamed.__module__ = fn.__module__
-    renamed.__doc__ = fn.__doc__
-    return kernel(renamed, parallel=parallel, entry=True)
 
 
 def _python(fn):

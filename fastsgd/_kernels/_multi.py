@@ -23,15 +23,15 @@ the outputs' norms.  Clipping applies to each output's gradient on its own
 
 Families (``_select``): :func:`epoch_multi_plain` (per-example plain SGD, the
 default configuration, one fused pass over each weight row),
-:func:`multi_example` (per example, any rule), :func:`multi_batch`
-(mini-batch and full batch) and :func:`multi_csr` (CSR rows, any
+:func:`epoch_multi_example` (per example, any rule),
+:func:`epoch_multi_batch` (mini-batch and full batch) and
+:func:`epoch_multi_csr` (CSR rows, any
 configuration: the batch gradient over the non-zeros, then the dense step of
 dense input, so both inputs give the same model).
 """
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
@@ -42,9 +42,8 @@ from ._codes import (
     LOSS_SQUARED,
     S_BAD_ROW,
     S_GRAD_NORM,
-    STEP_NAMES,
 )
-from ._jit import kernel, variant
+from ._jit import kernel
 from ._losses import clip_dloss, loss_derivative, loss_value
 from ._prefetch import PREFETCH_DISTANCE, prefetch_item, prefetch_row
 from ._rows import (
@@ -58,7 +57,7 @@ from ._rows import (
     visit_sequence,
 )
 from ._schedule import rate, schedule_params
-from ._step import apply_step, step_config
+from ._step import apply_step, step_config, step_group
 from ._unowned import unowned
 
 
@@ -269,51 +268,143 @@ def epoch_multi_plain(
     finish(counters, stats, t + done, done, eta_sum, eta, loss_sum, w_sum)
 
 
-@functools.cache
-def multi_example(group):
-    """Return the K-output per-example epoch kernel for optimizer group ``group``."""
-    GROUP = group
-
-    def epoch(
-        X, y, sw, order, iscratch, params, opt, avg, q, grad, counters, carry,
-        hp, codes, stats, rec,
-    ):  # fmt: skip
-        m = order.shape[0]
-        d = X.shape[1]
-        n_out = y.shape[1]
-        X, y, sw, grad = unowned(X), unowned(y), unowned(sw), unowned(grad)
-        params, opt, avg, q = unowned(params), unowned(opt), unowned(avg), unowned(q)
-        carry, stats, rec = unowned(carry), unowned(stats), unowned(rec)
-        seq = unowned(visit_sequence(order, iscratch, codes))
-        (batch, loss, sched, epoch, every, eps, pa, full, eta0, random_rows) = (
-            epoch_options(codes, hp, m)
-        )
-        cfg = step_config(codes, hp)
-        sp = schedule_params(hp)
-        ahead = stream_ahead(X, codes[C_SAMPLING], False)
-        far = random_rows and ahead == 0
-        deriv = d + 2
-        inv_out = 1.0 / n_out
-        check = codes[C_CHECK] != 0
-        stats[S_BAD_ROW] = -1.0
-        t = counters[0]
-        loss_sum = 0.0
-        w_sum = 0.0
-        eta_sum = 0.0
-        eta = 0.0
-        r_acc = 0.0
-        r_w = 0.0
-        r_n = 0
+@kernel(entry=True)
+def epoch_multi_example(
+    X, y, sw, order, iscratch, params, opt, avg, q, grad, counters, carry,
+    hp, codes, stats, rec,
+):  # fmt: skip
+    """K outputs, per example, any update rule and option."""
+    m = order.shape[0]
+    d = X.shape[1]
+    n_out = y.shape[1]
+    X, y, sw, grad = unowned(X), unowned(y), unowned(sw), unowned(grad)
+    params, opt, avg, q = unowned(params), unowned(opt), unowned(avg), unowned(q)
+    carry, stats, rec = unowned(carry), unowned(stats), unowned(rec)
+    seq = unowned(visit_sequence(order, iscratch, codes))
+    (batch, loss, sched, epoch, every, eps, pa, full, eta0, random_rows) = (
+        epoch_options(codes, hp, m)
+    )
+    cfg = step_config(codes, hp)
+    group = step_group(cfg[3])
+    sp = schedule_params(hp)
+    ahead = stream_ahead(X, codes[C_SAMPLING], False)
+    far = random_rows and ahead == 0
+    deriv = d + 2
+    inv_out = 1.0 / n_out
+    check = codes[C_CHECK] != 0
+    stats[S_BAD_ROW] = -1.0
+    t = counters[0]
+    loss_sum = 0.0
+    w_sum = 0.0
+    eta_sum = 0.0
+    eta = 0.0
+    r_acc = 0.0
+    r_w = 0.0
+    r_n = 0
+    norm = -1.0
+    for pos in range(m):
+        t += 1
+        eta = rate(sched, float(t), epoch, sp)
+        eta_sum += eta
+        if far and pos + PREFETCH_DISTANCE < m:
+            prefetch_row(X, seq[pos + PREFETCH_DISTANCE])
+        elif ahead > 0 and pos + ahead < m:
+            prefetch_outputs(X, y, sw, seq[pos + ahead])
+        i = seq[pos]
+        xx = 0.0
+        if pa:
+            for j in range(d):
+                xx += X[i, j] * X[i, j]
+        swi = float(sw[i])
+        li = 0.0
+        for k in range(n_out):
+            p = 0.0
+            for j in range(d):
+                p += X[i, j] * params[k, j]
+            p += params[k, d]
+            lk = loss_value(loss, p, y[i, k], eps)
+            li += lk
+            if pa:
+                res = y[i, k] - p
+                grad[k, deriv] = -pa_update(sched, lk, xx, eta0, res) * swi / eta
+            else:
+                grad[k, deriv] = loss_derivative(loss, p, y[i, k], eps) * swi
+        li *= inv_out
+        if check and not math.isfinite(li) and row_is_bad(X, i, 0.0):
+            stats[S_BAD_ROW] = i
+            t -= 1
+            break
+        loss_sum += swi * li
+        w_sum += swi
+        r_acc += swi * li
+        r_w += swi
         norm = -1.0
-        for pos in range(m):
-            t += 1
-            eta = rate(sched, float(t), epoch, sp)
-            eta_sum += eta
-            if far and pos + PREFETCH_DISTANCE < m:
-                prefetch_row(X, seq[pos + PREFETCH_DISTANCE])
-            elif ahead > 0 and pos + ahead < m:
-                prefetch_outputs(X, y, sw, seq[pos + ahead])
-            i = seq[pos]
+        for k in range(n_out):
+            gl = float(grad[k, deriv])
+            nk = apply_step(
+                group, params[k], X, i, gl, gl, opt[k], avg[k], q[k], cfg,
+                float(t), eta, carry[k], False,
+            )  # fmt: skip
+            norm = max(norm, nk)
+        r_n += 1
+        r_acc, r_w, r_n = record(rec, stats, every, r_acc, r_w, r_n)
+    stats[S_GRAD_NORM] = norm
+    finish(counters, stats, t, t - counters[0], eta_sum, eta, loss_sum, w_sum)
+
+
+@kernel(entry=True)
+def epoch_multi_batch(
+    X, y, sw, order, iscratch, params, opt, avg, q, grad, counters, carry,
+    hp, codes, stats, rec,
+):  # fmt: skip
+    """K outputs, mini-batch and full batch, any update rule and option."""
+    m = order.shape[0]
+    d = X.shape[1]
+    n_out = y.shape[1]
+    X, y, sw, grad = unowned(X), unowned(y), unowned(sw), unowned(grad)
+    params, opt, avg, q = unowned(params), unowned(opt), unowned(avg), unowned(q)
+    carry, stats, rec = unowned(carry), unowned(stats), unowned(rec)
+    seq = unowned(visit_sequence(order, iscratch, codes))
+    (batch, loss, sched, epoch, every, eps, pa, full, eta0, random_rows) = (
+        epoch_options(codes, hp, m)
+    )
+    cfg = step_config(codes, hp)
+    group = step_group(cfg[3])
+    sp = schedule_params(hp)
+    ahead = stream_ahead(X, codes[C_SAMPLING], False)
+    far = random_rows and ahead == 0
+    T = params.dtype.type
+    inv_out = 1.0 / n_out
+    check = codes[C_CHECK] != 0
+    stats[S_BAD_ROW] = -1.0
+    t = counters[0]
+    loss_sum = 0.0
+    w_sum = 0.0
+    eta_sum = 0.0
+    eta = 0.0
+    steps = 0
+    r_acc = 0.0
+    r_w = 0.0
+    r_n = 0
+    norm = -1.0
+    pos = np.int64(0)
+    while pos < m:
+        end = min(pos + batch, m)
+        t += 1
+        steps += 1
+        eta = rate(sched, float(t), epoch, sp)
+        eta_sum += eta
+        if far:
+            for r in range(pos + PREFETCH_DISTANCE, min(end + PREFETCH_DISTANCE, m)):
+                prefetch_row(X, seq[r])
+        for k in range(n_out):
+            for j in range(d + 1):
+                grad[k, j] = 0.0
+        bad = np.int64(-1)
+        for r in range(pos, end):
+            i = seq[r]
+            if ahead > 0 and r + ahead < m:
+                prefetch_outputs(X, y, sw, seq[r + ahead])
             xx = 0.0
             if pa:
                 for j in range(d):
@@ -329,256 +420,150 @@ def multi_example(group):
                 li += lk
                 if pa:
                     res = y[i, k] - p
-                    grad[k, deriv] = -pa_update(sched, lk, xx, eta0, res) * swi / eta
+                    coef = -pa_update(sched, lk, xx, eta0, res) * swi / eta
                 else:
-                    grad[k, deriv] = loss_derivative(loss, p, y[i, k], eps) * swi
+                    coef = loss_derivative(loss, p, y[i, k], eps) * swi
+                tc = T(coef)
+                for j in range(d):
+                    grad[k, j] += tc * X[i, j]
+                grad[k, d] += coef
             li *= inv_out
             if check and not math.isfinite(li) and row_is_bad(X, i, 0.0):
-                stats[S_BAD_ROW] = i
-                t -= 1
+                bad = i
                 break
             loss_sum += swi * li
             w_sum += swi
             r_acc += swi * li
             r_w += swi
-            norm = -1.0
-            for k in range(n_out):
-                gl = float(grad[k, deriv])
-                nk = apply_step(
-                    GROUP, params[k], X, i, gl, gl, opt[k], avg[k], q[k], cfg,
-                    float(t), eta, carry[k], False,
-                )  # fmt: skip
-                norm = max(norm, nk)
-            r_n += 1
-            r_acc, r_w, r_n = record(rec, stats, every, r_acc, r_w, r_n)
-        stats[S_GRAD_NORM] = norm
-        finish(counters, stats, t, t - counters[0], eta_sum, eta, loss_sum, w_sum)
-
-    return variant(epoch, f"epoch_multi_example_{STEP_NAMES[group]}")
-
-
-@functools.cache
-def multi_batch(group):
-    """Return the K-output mini-batch epoch kernel for optimizer group ``group``."""
-    GROUP = group
-
-    def epoch(
-        X, y, sw, order, iscratch, params, opt, avg, q, grad, counters, carry,
-        hp, codes, stats, rec,
-    ):  # fmt: skip
-        m = order.shape[0]
-        d = X.shape[1]
-        n_out = y.shape[1]
-        X, y, sw, grad = unowned(X), unowned(y), unowned(sw), unowned(grad)
-        params, opt, avg, q = unowned(params), unowned(opt), unowned(avg), unowned(q)
-        carry, stats, rec = unowned(carry), unowned(stats), unowned(rec)
-        seq = unowned(visit_sequence(order, iscratch, codes))
-        (batch, loss, sched, epoch, every, eps, pa, full, eta0, random_rows) = (
-            epoch_options(codes, hp, m)
-        )
-        cfg = step_config(codes, hp)
-        sp = schedule_params(hp)
-        ahead = stream_ahead(X, codes[C_SAMPLING], False)
-        far = random_rows and ahead == 0
-        T = params.dtype.type
-        inv_out = 1.0 / n_out
-        check = codes[C_CHECK] != 0
-        stats[S_BAD_ROW] = -1.0
-        t = counters[0]
-        loss_sum = 0.0
-        w_sum = 0.0
-        eta_sum = 0.0
-        eta = 0.0
-        steps = 0
-        r_acc = 0.0
-        r_w = 0.0
-        r_n = 0
+        if bad >= 0:
+            stats[S_BAD_ROW] = bad
+            t -= 1
+            steps -= 1
+            break
+        inv = 1.0 / (end - pos)
         norm = -1.0
-        pos = np.int64(0)
-        while pos < m:
-            end = min(pos + batch, m)
-            t += 1
-            steps += 1
-            eta = rate(sched, float(t), epoch, sp)
-            eta_sum += eta
-            if far:
-                for r in range(
-                    pos + PREFETCH_DISTANCE, min(end + PREFETCH_DISTANCE, m)
-                ):
-                    prefetch_row(X, seq[r])
-            for k in range(n_out):
-                for j in range(d + 1):
-                    grad[k, j] = 0.0
-            bad = np.int64(-1)
-            for r in range(pos, end):
-                i = seq[r]
-                if ahead > 0 and r + ahead < m:
-                    prefetch_outputs(X, y, sw, seq[r + ahead])
-                xx = 0.0
-                if pa:
-                    for j in range(d):
-                        xx += X[i, j] * X[i, j]
-                swi = float(sw[i])
-                li = 0.0
-                for k in range(n_out):
-                    p = 0.0
-                    for j in range(d):
-                        p += X[i, j] * params[k, j]
-                    p += params[k, d]
-                    lk = loss_value(loss, p, y[i, k], eps)
-                    li += lk
-                    if pa:
-                        res = y[i, k] - p
-                        coef = -pa_update(sched, lk, xx, eta0, res) * swi / eta
-                    else:
-                        coef = loss_derivative(loss, p, y[i, k], eps) * swi
-                    tc = T(coef)
-                    for j in range(d):
-                        grad[k, j] += tc * X[i, j]
-                    grad[k, d] += coef
-                li *= inv_out
-                if check and not math.isfinite(li) and row_is_bad(X, i, 0.0):
-                    bad = i
-                    break
-                loss_sum += swi * li
-                w_sum += swi
-                r_acc += swi * li
-                r_w += swi
-            if bad >= 0:
-                stats[S_BAD_ROW] = bad
-                t -= 1
-                steps -= 1
-                break
-            inv = 1.0 / (end - pos)
-            norm = -1.0
-            for k in range(n_out):
-                nk = apply_step(
-                    GROUP, params[k], grad, k, inv, float(grad[k, d]) * inv, opt[k],
-                    avg[k], q[k], cfg, float(t), eta, carry[k], full,
-                )  # fmt: skip
-                norm = max(norm, nk)
-            r_n += 1
-            r_acc, r_w, r_n = record(rec, stats, every, r_acc, r_w, r_n)
-            pos = end
-        stats[S_GRAD_NORM] = norm
-        finish(counters, stats, t, steps, eta_sum, eta, loss_sum, w_sum)
-
-    return variant(epoch, f"epoch_multi_batch_{STEP_NAMES[group]}")
+        for k in range(n_out):
+            nk = apply_step(
+                group, params[k], grad, k, inv, float(grad[k, d]) * inv, opt[k],
+                avg[k], q[k], cfg, float(t), eta, carry[k], full,
+            )  # fmt: skip
+            norm = max(norm, nk)
+        r_n += 1
+        r_acc, r_w, r_n = record(rec, stats, every, r_acc, r_w, r_n)
+        pos = end
+    stats[S_GRAD_NORM] = norm
+    finish(counters, stats, t, steps, eta_sum, eta, loss_sum, w_sum)
 
 
-@functools.cache
-def multi_csr(group):
-    """Return the K-output CSR epoch kernel for optimizer group ``group``.
+@kernel(entry=True)
+def epoch_multi_csr(
+    data, indices, indptr, y, sw, order, iscratch, params, opt, avg, q, grad,
+    counters, carry, hp, codes, stats, rec,
+):  # fmt: skip
+    """K outputs on CSR rows, any configuration.
 
     Every configuration, per example or per batch: the batch gradient is
     accumulated over the non-zeros, then each output takes the dense step
     dense input takes (O(K d) a step, not O(K nnz)), so CSR and dense input
     give the same model.
     """
-    GROUP = group
-
-    def epoch(
-        data, indices, indptr, y, sw, order, iscratch, params, opt, avg, q, grad,
-        counters, carry, hp, codes, stats, rec,
-    ):  # fmt: skip
-        m = order.shape[0]
-        d = params.shape[1] - 1
-        n_out = y.shape[1]
-        T = params.dtype.type
-        data, indices, indptr = unowned(data), unowned(indices), unowned(indptr)
-        y, sw, grad = unowned(y), unowned(sw), unowned(grad)
-        params, opt, avg, q = unowned(params), unowned(opt), unowned(avg), unowned(q)
-        carry, stats, rec = unowned(carry), unowned(stats), unowned(rec)
-        seq = unowned(visit_sequence(order, iscratch, codes))
-        (batch, loss, sched, epoch, every, eps, pa, full, eta0, random_rows) = (
-            epoch_options(codes, hp, m)
-        )
-        cfg = step_config(codes, hp)
-        sp = schedule_params(hp)
-        inv_out = 1.0 / n_out
-        check = codes[C_CHECK] != 0
-        stats[S_BAD_ROW] = -1.0
-        # gradients are added over the non-zeros and cleared after each step:
-        # start from a clean scratch
+    m = order.shape[0]
+    d = params.shape[1] - 1
+    n_out = y.shape[1]
+    T = params.dtype.type
+    data, indices, indptr = unowned(data), unowned(indices), unowned(indptr)
+    y, sw, grad = unowned(y), unowned(sw), unowned(grad)
+    params, opt, avg, q = unowned(params), unowned(opt), unowned(avg), unowned(q)
+    carry, stats, rec = unowned(carry), unowned(stats), unowned(rec)
+    seq = unowned(visit_sequence(order, iscratch, codes))
+    (batch, loss, sched, epoch, every, eps, pa, full, eta0, random_rows) = (
+        epoch_options(codes, hp, m)
+    )
+    cfg = step_config(codes, hp)
+    group = step_group(cfg[3])
+    sp = schedule_params(hp)
+    inv_out = 1.0 / n_out
+    check = codes[C_CHECK] != 0
+    stats[S_BAD_ROW] = -1.0
+    # gradients are added over the non-zeros and cleared after each step:
+    # start from a clean scratch
+    for k in range(n_out):
+        for j in range(d + 1):
+            grad[k, j] = 0.0
+    t = counters[0]
+    loss_sum = 0.0
+    w_sum = 0.0
+    eta_sum = 0.0
+    eta = 0.0
+    steps = 0
+    r_acc = 0.0
+    r_w = 0.0
+    r_n = 0
+    norm = -1.0
+    pos = np.int64(0)
+    while pos < m:
+        end = min(pos + batch, m)
+        t += 1
+        steps += 1
+        eta = rate(sched, float(t), epoch, sp)
+        eta_sum += eta
         for k in range(n_out):
-            for j in range(d + 1):
-                grad[k, j] = 0.0
-        t = counters[0]
-        loss_sum = 0.0
-        w_sum = 0.0
-        eta_sum = 0.0
-        eta = 0.0
-        steps = 0
-        r_acc = 0.0
-        r_w = 0.0
-        r_n = 0
-        norm = -1.0
-        pos = np.int64(0)
-        while pos < m:
-            end = min(pos + batch, m)
-            t += 1
-            steps += 1
-            eta = rate(sched, float(t), epoch, sp)
-            eta_sum += eta
+            grad[k, d] = 0.0
+        bad = np.int64(-1)
+        for r in range(pos, end):
+            i = seq[r]
+            lo = indptr[i]
+            hi = indptr[i + 1]
+            xx = 0.0
+            if pa:
+                for e in range(lo, hi):
+                    xx += float(data[e]) * data[e]
+            swi = float(sw[i])
+            li = 0.0
             for k in range(n_out):
-                grad[k, d] = 0.0
-            bad = np.int64(-1)
-            for r in range(pos, end):
-                i = seq[r]
-                lo = indptr[i]
-                hi = indptr[i + 1]
-                xx = 0.0
+                p = 0.0
+                for e in range(lo, hi):
+                    p += data[e] * params[k, indices[e]]
+                p += params[k, d]
+                lk = loss_value(loss, p, y[i, k], eps)
+                li += lk
                 if pa:
-                    for e in range(lo, hi):
-                        xx += float(data[e]) * data[e]
-                swi = float(sw[i])
-                li = 0.0
+                    res = y[i, k] - p
+                    coef = -pa_update(sched, lk, xx, eta0, res) * swi / eta
+                else:
+                    coef = loss_derivative(loss, p, y[i, k], eps) * swi
+                for e in range(lo, hi):
+                    grad[k, indices[e]] += T(coef * data[e])
+                grad[k, d] += coef
+            li *= inv_out
+            if check and not math.isfinite(li):
+                if csr_row_is_bad(data, lo, hi, 0.0):
+                    bad = i
+                    break
+            loss_sum += swi * li
+            w_sum += swi
+            r_acc += swi * li
+            r_w += swi
+        if bad >= 0:
+            stats[S_BAD_ROW] = bad
+            t -= 1
+            steps -= 1
+            break
+        inv = 1.0 / (end - pos)
+        norm = -1.0
+        for k in range(n_out):
+            nk = apply_step(
+                group, params[k], grad, k, inv, float(grad[k, d]) * inv, opt[k],
+                avg[k], q[k], cfg, float(t), eta, carry[k], full,
+            )  # fmt: skip
+            norm = max(norm, nk)
+        for r in range(pos, end):
+            i = seq[r]
+            for e in range(indptr[i], indptr[i + 1]):
                 for k in range(n_out):
-                    p = 0.0
-                    for e in range(lo, hi):
-                        p += data[e] * params[k, indices[e]]
-                    p += params[k, d]
-                    lk = loss_value(loss, p, y[i, k], eps)
-                    li += lk
-                    if pa:
-                        res = y[i, k] - p
-                        coef = -pa_update(sched, lk, xx, eta0, res) * swi / eta
-                    else:
-                        coef = loss_derivative(loss, p, y[i, k], eps) * swi
-                    for e in range(lo, hi):
-                        grad[k, indices[e]] += T(coef * data[e])
-                    grad[k, d] += coef
-                li *= inv_out
-                if check and not math.isfinite(li):
-                    if csr_row_is_bad(data, lo, hi, 0.0):
-                        bad = i
-                        break
-                loss_sum += swi * li
-                w_sum += swi
-                r_acc += swi * li
-                r_w += swi
-            if bad >= 0:
-                stats[S_BAD_ROW] = bad
-                t -= 1
-                steps -= 1
-                break
-            inv = 1.0 / (end - pos)
-            norm = -1.0
-            for k in range(n_out):
-                nk = apply_step(
-                    GROUP, params[k], grad, k, inv, float(grad[k, d]) * inv, opt[k],
-                    avg[k], q[k], cfg, float(t), eta, carry[k], full,
-                )  # fmt: skip
-                norm = max(norm, nk)
-            for r in range(pos, end):
-                i = seq[r]
-                for e in range(indptr[i], indptr[i + 1]):
-                    for k in range(n_out):
-                        grad[k, indices[e]] = 0.0
-            r_n += 1
-            r_acc, r_w, r_n = record(rec, stats, every, r_acc, r_w, r_n)
-            pos = end
-        stats[S_GRAD_NORM] = norm
-        finish(counters, stats, t, steps, eta_sum, eta, loss_sum, w_sum)
-
-    return variant(epoch, f"epoch_multi_csr_{STEP_NAMES[group]}")
+                    grad[k, indices[e]] = 0.0
+        r_n += 1
+        r_acc, r_w, r_n = record(rec, stats, every, r_acc, r_w, r_n)
+        pos = end
+    stats[S_GRAD_NORM] = norm
+    finish(counters, stats, t, steps, eta_sum, eta, loss_sum, w_sum)

@@ -4,16 +4,14 @@ Importing this module loads no compiler: :func:`family` is plain Python over
 the option codes, and :func:`epoch_kernel` imports a family's module (and
 Numba) the first time one of its kernels is needed.
 
-Families (the key is ``(name, group)``, ``group`` the optimizer group of
-``_codes.STEP_GROUP`` or None):
+Families (the key is the family's name):
 
 =================  =======================================================
 ``plain``          dense, per example, plain SGD with an L2 shrink only:
                    scikit-learn's default configuration
 ``example``        dense, per example, any other optimizer or option
 ``batch``          dense, mini-batch or full batch
-``parallel``       dense, mini-batch with a threaded gradient (``n_jobs``),
-                   one kernel for every optimizer
+``parallel``       dense, mini-batch with a threaded gradient (``n_jobs``)
 ``csr_lazy``       CSR, per-example plain SGD at O(nnz) a step
 ``csr_batch``      CSR, everything else
 ``multi_plain``    K >= 2 targets (``_multi``): dense, per example, plain SGD
@@ -27,10 +25,17 @@ Families (the key is ``(name, group)``, ``group`` the optimizer group of
 ``auto_csr``       CSR, ``learning_rate="auto"``, per example at O(nnz)
 ``auto_csr_batch`` CSR, ``learning_rate="auto"``, batches (or averaging)
 =================  =======================================================
+
+Every family but ``plain`` and ``csr_lazy`` holds every update rule and picks
+one per step from the codes.  One kernel per rule (a closure constant each)
+was tried: it made a configuration's first fit no faster (the epoch's skeleton,
+which every rule shares, is most of the compile) and made compiling every
+kernel take four times as long for those families.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import threading
 
@@ -41,11 +46,6 @@ from . import _codes as K
 # a fit that waits longer than this on the compiler says so (once a process)
 NOTICE_AFTER = 1.0
 
-GROUPED = ("example", "batch", "csr_batch")
-# K >= 2 targets (_multi): one kernel per optimizer group, and the plain one
-MULTI_GROUPED = ("multi_example", "multi_batch", "multi_csr")
-FAMILIES = ("plain", "csr_lazy", "parallel", *GROUPED, "multi_plain", *MULTI_GROUPED)
-GROUPS = tuple(K.STEP_NAMES)
 
 _notice_lock = threading.Lock()
 _noticed = False
@@ -70,7 +70,7 @@ def family(
     lazy_adaptive: bool = False,
     outputs: int = 1,
 ):
-    """Return the key ``(name, group)`` of the kernel that runs this epoch.
+    """Return the name of the family whose kernel runs this epoch.
 
     ``m`` is the number of rows the epoch visits and ``threads`` the number of
     threads for a mini-batch gradient (dense input only).  ``lazy_adaptive``
@@ -83,19 +83,18 @@ def family(
         return _multi_family(codes, hp, m, sparse)
     batch = max(int(codes[K.C_BATCH]), 1)
     opt = int(codes[K.C_OPTIMIZER])
-    group = K.STEP_GROUP[opt]
     per_example = batch == 1 and m > 1
     avg = int(codes[K.C_AVERAGE])
     clip = float(hp[K.H_CLIP]) > 0.0
     if int(codes[K.C_SCHEDULE]) == K.LR_AUTO:
         if not sparse:
-            return ("auto", None)
+            return "auto"
         if per_example and avg == K.AVG_NONE:
-            return ("auto_csr", None)
-        return ("auto_csr_batch", None)
+            return "auto_csr"
+        return "auto_csr_batch"
     if sparse:
         if per_example and opt == K.OPT_SGD and avg != K.AVG_EMA and not clip:
-            return ("csr_lazy", None)
+            return "csr_lazy"
         if (
             lazy_adaptive
             and per_example
@@ -104,12 +103,12 @@ def family(
             and not clip
             and l1_part(codes, hp) == 0.0
         ):
-            return ("csr_adaptive", None)
-        return ("csr_batch", group)
+            return "csr_adaptive"
+        return "csr_batch"
     if threads > 1:
-        return ("parallel", None)  # one kernel for every rule
+        return "parallel"  # one kernel for every rule
     if not per_example:
-        return ("batch", group)
+        return "batch"
     pa = codes[K.C_SCHEDULE] in (K.LR_PA1, K.LR_PA2)
     if (
         opt == K.OPT_SGD
@@ -118,119 +117,78 @@ def family(
         and not pa
         and l1_part(codes, hp) == 0.0
     ):
-        return ("plain", None)
-    return ("example", group)
+        return "plain"
+    return "example"
 
 
 def _multi_family(codes, hp, m: int, sparse: bool):
     """Return the key of the K-output kernel (see :func:`family`)."""
-    group = K.STEP_GROUP[int(codes[K.C_OPTIMIZER])]
     if sparse:
-        return ("multi_csr", group)
+        return "multi_csr"
     if max(int(codes[K.C_BATCH]), 1) > 1 or m <= 1:
-        return ("multi_batch", group)
-    if family(codes, hp, m, False) == ("plain", None):
-        return ("multi_plain", None)
-    return ("multi_example", group)
+        return "multi_batch"
+    if family(codes, hp, m, False) == "plain":
+        return "multi_plain"
+    return "multi_example"
 
 
-def epoch_kernel(key):
-    """Return the compiled (or lazily compiling) epoch kernel for ``key``."""
-    name, group = key
-    if name == "plain":
-        from ._dense import epoch_plain
-
-        return epoch_plain
-    if name == "example":
-        from ._dense import dense_example
-
-        return dense_example(group)
-    if name == "batch":
-        from ._dense import dense_batch
-
-        return dense_batch(group)
-    if name == "parallel":
-        from ._parallel import epoch_dense_parallel
-
-        return epoch_dense_parallel
-    if name == "csr_lazy":
-        from ._csr import epoch_csr_lazy
-
-        return epoch_csr_lazy
-    if name == "csr_batch":
-        from ._csr import csr_batch
-
-        return csr_batch(group)
-    if name == "multi_plain":
-        from ._multi import epoch_multi_plain
-
-        return epoch_multi_plain
-    if name in MULTI_GROUPED:
-        from . import _multi
-
-        return getattr(_multi, name)(group)
-    if name == "csr_adaptive":
-        from ._csr_adaptive import epoch_csr_adaptive
-
-        return epoch_csr_adaptive
-    if name in AUTO_KERNELS:
-        from . import _auto
-
-        return getattr(_auto, AUTO_KERNELS[name])
-    if name == "take_rows":
-        from ._take import take_rows
-
-        return take_rows
-    if name in ("block_loss_grad", "block_moments"):
-        from . import _grad
-
-        return getattr(_grad, name)
-    raise ValueError(f"no kernel {name!r}")
-
-
-# the learning_rate="auto" families and their kernels (in _auto)
-AUTO_KERNELS = {
-    "auto": "epoch_auto",
-    "auto_csr": "epoch_auto_csr",
-    "auto_csr_batch": "epoch_auto_csr_batch",
+# each kernel the Python layer calls: its module in this package and name
+KERNELS = {
+    "plain": ("_dense", "epoch_plain"),
+    "example": ("_dense", "epoch_dense_example"),
+    "batch": ("_dense", "epoch_dense_batch"),
+    "parallel": ("_parallel", "epoch_dense_parallel"),
+    "csr_lazy": ("_csr", "epoch_csr_lazy"),
+    "csr_batch": ("_csr", "epoch_csr_batch"),
+    "multi_plain": ("_multi", "epoch_multi_plain"),
+    "multi_example": ("_multi", "epoch_multi_example"),
+    "multi_batch": ("_multi", "epoch_multi_batch"),
+    "multi_csr": ("_multi", "epoch_multi_csr"),
+    "csr_adaptive": ("_csr_adaptive", "epoch_csr_adaptive"),
+    "auto": ("_auto", "epoch_auto"),
+    "auto_csr": ("_auto", "epoch_auto_csr"),
+    "auto_csr_batch": ("_auto", "epoch_auto_csr_batch"),
+    # besides the epochs: the working copy of sampling="blocks" and the block
+    # reductions of the Dask strategies
+    "take_rows": ("_take", "take_rows"),
+    "block_loss_grad": ("_grad", "block_loss_grad"),
+    "block_moments": ("_grad", "block_moments"),
 }
+HELPERS = ("take_rows", "block_loss_grad", "block_moments")
+AUTO_FAMILIES = ("auto", "auto_csr", "auto_csr_batch")
 
 
-def scratch_rows(key) -> int:
-    """Return the rows of ``d + 1`` the ``grad`` scratch needs for ``key``.
+def epoch_kernel(name):
+    """Return the compiled (or lazily compiling) kernel of family ``name``.
+
+    Its module (and Numba) is imported the first time one of its kernels is
+    needed.
+    """
+    try:
+        module, attr = KERNELS[name]
+    except KeyError:
+        raise ValueError(f"no kernel {name!r}") from None
+    return getattr(importlib.import_module(f".{module}", __package__), attr)
+
+
+def scratch_rows(name) -> int:
+    """Return the rows of ``d + 1`` the ``grad`` scratch of family ``name`` needs.
 
     0 for the families whose scratch the caller sizes as before (one row, or
     the gathered rows of a shuffled dense epoch).
     """
-    name = key[0]
-    if name in AUTO_KERNELS:
+    if name in AUTO_FAMILIES:
         return K.AUTO_SCRATCH_ROWS
     if name == "csr_adaptive":
         return K.CSR_ADAPTIVE_SCRATCH_ROWS
     return 0
 
 
-# kernels the Python layer calls besides the epochs: the working copy of
-# sampling="blocks" and the block reductions of the Dask strategies
-HELPERS = ("take_rows", "block_loss_grad", "block_moments")
-
-
 def all_keys():
-    """Return the key of every kernel the Python layer calls."""
+    """Return the name of every kernel the Python layer calls."""
     # the slowest to compile first: a pool of processes then ends together
-    keys = [("parallel", None), ("plain", None), ("csr_lazy", None)]
-    keys += [(name, g) for name in GROUPED for g in GROUPS]
-    keys += [("multi_plain", None)]
-    keys += [(name, g) for name in MULTI_GROUPED for g in GROUPS]
-    keys += [(name, None) for name in (*AUTO_KERNELS, "csr_adaptive")]
-    keys += [(name, None) for name in HELPERS]
-    return keys
-
-
-def key_name(key) -> str:
-    """Return a readable name of a kernel key (``batch/adam``)."""
-    name, group = key
-    return name if group is None else f"{name}/{K.STEP_NAMES[group]}"
+    first = ["parallel", "multi_csr", "batch", "csr_batch", "multi_batch"]
+    return first + [name for name in KERNELS if name not in first]
 
 
 def compiled(kernel, args):
@@ -337,27 +295,22 @@ def readonly(a):
     return a
 
 
-def sample_arguments(key, dtype):
-    """Return small arguments of the types a fit passes to ``key``'s kernel.
+def sample_arguments(name, dtype):
+    """Return small arguments of the types a fit passes to ``name``'s kernel.
 
     ``compile_kernels`` compiles with them; a test checks that a fit then
     compiles nothing more.
     """
-    name, group = key
     dtype = np.dtype(dtype)
     m, d = 4, 2
     if name in HELPERS:
         return _helper_arguments(name, dtype, m, d)
-    slots = {K.STEP_SGD: 0, K.STEP_MOMENTUM: 1, K.STEP_ADAPTIVE: 1, K.STEP_ADAM: 2}
-    slots[None] = 0
+    # the optimizer's state rows (Adam's two at most); their number is not
+    # part of the compiled types
+    n_slots = K.AUTO_SLOTS if name in AUTO_FAMILIES else 2
     if name.startswith("multi"):
-        return _multi_arguments(name, dtype, slots[group], m, d)
-    n_slots = slots[group]
-    if name in AUTO_KERNELS:
-        n_slots = K.AUTO_SLOTS
-    elif name == "csr_adaptive":
-        n_slots = 1
-    grad_rows = max(1, scratch_rows(key))
+        return _multi_arguments(name, dtype, n_slots, m, d)
+    grad_rows = max(1, scratch_rows(name))
     if name.startswith("csr") or name.startswith("auto_csr"):
         data = (
             readonly(np.ones(m, dtype)),

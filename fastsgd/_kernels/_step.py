@@ -24,9 +24,9 @@ After the step: Polyak averaging (scikit-learn's ``average``) or an exponential
 moving average, then the cumulative L1 penalty by truncated gradient
 (Tsuruoka et al. 2009, scikit-learn's ``l1penalty``).
 
-Each group of rules (``_codes.STEP_GROUP``) is its own compiled function, and
-:func:`apply_step` picks one by a compile-time constant of the calling epoch
-kernel: an epoch kernel holds the code of one rule only.
+Each group of rules (``_codes.STEP_GROUP``) is its own function, inlined, and
+:func:`apply_step` picks one per step (a branch the processor predicts: the
+group is the same for a whole fit).
 """
 
 from __future__ import annotations
@@ -286,9 +286,7 @@ def after_step(params, avg, q, carry, avg_code, avg_start, ema, a1, eta, t):
 def apply_step(group, params, G, r, gl, gb, opt, avg, q, cfg, t, eta, carry, need_norm):
     """Take one optimizer step; return the unclipped gradient norm (or -1).
 
-    When ``group`` is a compile-time constant of the caller (a closure
-    constant of its kernel factory) Numba prunes the other rules before typing
-    them; a run-time ``group`` compiles all of them.  ``cfg`` is
+    ``group`` is :func:`step_group` of the optimizer's code and ``cfg``
     :func:`step_config`'s tuple.
     """
     (

@@ -142,7 +142,7 @@ class EpochRunner:
         # y of shape (n, K): the K-output kernels (_kernels/_multi.py)
         self._outputs = y.shape[1] if y.ndim == 2 else 1
         # per-example AdaGrad/RMSProp on CSR input at O(nnz) a step
-        self.key = _select.family(
+        self.family = _select.family(
             codes, hp, m, sparse, threads, lazy_adaptive=True, outputs=self._outputs
         )
         sampling = codes[K.C_SAMPLING]
@@ -156,7 +156,7 @@ class EpochRunner:
         ro = _select.readonly  # the kernels take the data as read-only views
         data = (ro(X.data), ro(X.indices), ro(X.indptr)) if sparse else (ro(X),)
         extra = ()
-        if self.key[0] == "parallel":
+        if self.family == "parallel":
             extra = (
                 np.zeros((threads, X.shape[1] + 1), dtype=X.dtype),
                 np.zeros((threads, 4), dtype=np.float64),
@@ -183,8 +183,8 @@ class EpochRunner:
             *extra,
         )
         # looked up on the module at each fit: a benchmark may wrap it
-        fn = _select.compiled(_select.epoch_kernel(self.key), self._args)
-        self._fn = _locked(fn) if self.key[0] == "parallel" else fn
+        fn = _select.compiled(_select.epoch_kernel(self.family), self._args)
+        self._fn = _locked(fn) if self.family == "parallel" else fn
 
     def _scratch_shape(self, X, sampling):
         """Shape of the kernels' ``grad`` scratch.
@@ -200,11 +200,11 @@ class EpochRunner:
         d = X.shape[1]
         if self._outputs > 1:
             return (self._outputs, d + 3)  # see _kernels/_multi.py
-        rows = _select.scratch_rows(self.key)
+        rows = _select.scratch_rows(self.family)
         if rows:  # the auto and O(nnz) adaptive families: their own scratch
             return (rows, d + 1)
         row_bytes = (d + 2) * X.dtype.itemsize
-        family = self.key[0]
+        family = self.family
         small = X.shape[0] * row_bytes <= GATHER_MIN_DATA_BYTES
         if (
             not small
