@@ -202,7 +202,7 @@ def stream_ahead(X, sampling, chunked):
     return max(1, STREAM_AHEAD_BYTES // row_bytes)
 
 
-@kernel(inline=True)
+@kernel
 def pa_update(sched, loss, xx, eta0, residual):
     """Return the passive-aggressive step along x (Crammer et al. 2006).
 
