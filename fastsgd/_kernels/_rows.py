@@ -59,6 +59,7 @@ from ._prefetch import (
     STREAM_AHEAD_BYTES,
     STREAM_ROW_BYTES,
     STREAMS_AHEAD_BYTES,
+    STREAMS_AHEAD_ROWS,
     prefetch_item,
     prefetch_row,
 )
@@ -180,25 +181,24 @@ def epoch_options(codes, hp, m):
 def stream_ahead(X, sampling, chunked):
     """Return how many rows ahead to prefetch rows read in sequence (0: none).
 
-    Rows read in order, in order within blocks or in interleaved streams, are
-    prefetched ``STREAM_AHEAD_BYTES`` ahead (``STREAMS_AHEAD_BYTES`` for
-    interleaved streams) when a row is at most ``STREAM_ROW_BYTES``:
+    Rows read in order or in order within blocks are prefetched
+    ``STREAM_AHEAD_BYTES`` ahead when a row is at most ``STREAM_ROW_BYTES``:
     there the hardware prefetcher alone falls behind a step that is short
     (measured here, in-order epochs of 100 float64 features: 8 -> 4 ms per 100k
-    rows, per example and per mini-batch alike).  Longer rows keep it busy on
-    its own (1000 float64 features: 10-20% slower with the hint).  Random rows
-    are prefetched by the gather or the batch loop instead.
+    rows, per example and per mini-batch alike).  Longer rows in order keep it
+    busy on its own (1000 float64 features: 10-20% slower with the hint).
+    Interleaved streams (the default order) are prefetched
+    ``STREAMS_AHEAD_BYTES`` and at least ``STREAMS_AHEAD_ROWS`` rows ahead,
+    however long the rows.  Random rows are prefetched by the gather or the
+    batch loop instead.
     """
     row_bytes = X.shape[1] * X.itemsize
-    if (
-        chunked
-        or sampling == SAMPLE_SHUFFLE
-        or sampling == SAMPLE_REPLACEMENT
-        or row_bytes > STREAM_ROW_BYTES
-    ):
+    if chunked or sampling == SAMPLE_SHUFFLE or sampling == SAMPLE_REPLACEMENT:
         return 0
     if sampling == SAMPLE_STREAMS:
-        return max(1, STREAMS_AHEAD_BYTES // row_bytes)
+        return max(STREAMS_AHEAD_ROWS, STREAMS_AHEAD_BYTES // row_bytes)
+    if row_bytes > STREAM_ROW_BYTES:
+        return 0
     return max(1, STREAM_AHEAD_BYTES // row_bytes)
 
 
