@@ -1,9 +1,8 @@
 """Integer codes for the options the kernels branch on.
 
 The kernels receive these as plain integers (inside an ``int64`` array); the
-Python layer maps the user-facing names to them.  The optimizer's update rule
-groups into the update rules of ``_step`` (``STEP_GROUP``).  Pure Python:
-importing it loads no compiler.
+Python layer maps the user-facing names to them.  Pure Python: importing it
+loads no compiler.
 """
 
 from __future__ import annotations
@@ -57,28 +56,6 @@ OPT_SLOTS = {
     OPT_RMSPROP: 1,
     OPT_ADAM: 2,
     OPT_ADAMW: 2,
-}
-
-# optimizers that share one compiled update rule (and its kernel variants)
-STEP_SGD = 0
-STEP_MOMENTUM = 1  # momentum, nesterov
-STEP_ADAPTIVE = 2  # adagrad, rmsprop
-STEP_ADAM = 3  # adam, adamw
-
-STEP_GROUP = {
-    OPT_SGD: STEP_SGD,
-    OPT_MOMENTUM: STEP_MOMENTUM,
-    OPT_NESTEROV: STEP_MOMENTUM,
-    OPT_ADAGRAD: STEP_ADAPTIVE,
-    OPT_RMSPROP: STEP_ADAPTIVE,
-    OPT_ADAM: STEP_ADAM,
-    OPT_ADAMW: STEP_ADAM,
-}
-STEP_NAMES = {
-    STEP_SGD: "sgd",
-    STEP_MOMENTUM: "momentum",
-    STEP_ADAPTIVE: "adaptive",
-    STEP_ADAM: "adam",
 }
 
 # learning-rate schedules

@@ -36,7 +36,7 @@ from ._rows import (
     visit_sequence,
 )
 from ._schedule import rate, schedule_params
-from ._step import apply_step, step_config, step_group
+from ._step import apply_step, step_config
 from ._unowned import unowned
 
 # the lazy path folds its weight scale into the weights below these: the
@@ -255,10 +255,9 @@ def epoch_csr_batch(
         epoch_options(codes, hp, m)
     )
     cfg = step_config(codes, hp)
-    group = step_group(cfg[3])
     sp = schedule_params(hp)
     v = params[:d]
-    row0 = np.int64(0)  # an int64, not a literal (see _dense.dense_batch)
+    row0 = np.int64(0)  # an int64, not a literal (see _dense.epoch_dense_batch)
     check = codes[C_CHECK] != 0
     stats[S_BAD_ROW] = -1.0
     # gradients are added over the non-zeros and cleared after each step:
@@ -275,7 +274,7 @@ def epoch_csr_batch(
     r_w = 0.0
     r_n = 0
     norm = -1.0
-    pos = np.int64(0)  # not a literal: see row0 in _dense.dense_batch
+    pos = np.int64(0)  # not a literal: see row0 in _dense.epoch_dense_batch
     while pos < m:
         end = min(pos + batch, m)
         t += 1
@@ -314,7 +313,7 @@ def epoch_csr_batch(
             break
         inv = 1.0 / (end - pos)
         norm = apply_step(
-            group, params, grad, row0, inv, gb * inv, opt, avg, q, cfg,
+            params, grad, row0, inv, gb * inv, opt, avg, q, cfg,
             float(t), eta, carry, full,
         )  # fmt: skip
         for r in range(pos, end):

@@ -44,7 +44,7 @@ from ._rows import (
     visit_sequence,
 )
 from ._schedule import rate, schedule_params
-from ._step import apply_step, step_config, step_group
+from ._step import apply_step, step_config
 from ._unowned import unowned
 
 
@@ -77,7 +77,7 @@ def epoch_plain(
     chunked = gathering(grad, d, random_rows, codes)
     ahead = stream_ahead(X, codes[C_SAMPLING], chunked)
     T = params.dtype.type
-    NO = np.int64(0)  # an int64, not a literal (see dense_batch)
+    NO = np.int64(0)  # an int64, not a literal (see epoch_dense_batch)
     # the intercept and the step counter live in registers: reading them
     # back from memory every step measurably slowed the loop
     b = params[d]
@@ -183,7 +183,6 @@ def epoch_dense_example(
         epoch_options(codes, hp, m)
     )
     cfg = step_config(codes, hp)
-    group = step_group(cfg[3])
     sp = schedule_params(hp)
     w = params[:d]
     ahead = stream_ahead(X, codes[C_SAMPLING], False)
@@ -233,7 +232,7 @@ def epoch_dense_example(
         else:
             gl = loss_derivative(loss, p, y[i], eps) * swi
         norm = apply_step(
-            group, params, X, i, gl, gl, opt, avg, q, cfg, float(t), eta,
+            params, X, i, gl, gl, opt, avg, q, cfg, float(t), eta,
             carry, False,
         )  # fmt: skip
         r_n += 1
@@ -259,7 +258,6 @@ def epoch_dense_batch(
     )
     lossopt = (loss, eps, pa, sched, eta0)
     cfg = step_config(codes, hp)
-    group = step_group(cfg[3])
     sp = schedule_params(hp)
     # random rows go through grad[1:] in chunks (see `gather_rows`)
     chunked = gathering(grad, d, random_rows, codes)
@@ -280,7 +278,7 @@ def epoch_dense_batch(
     r_w = 0.0
     r_n = 0
     norm = -1.0
-    pos = np.int64(0)  # not a literal: see row0 in _dense.dense_batch
+    pos = np.int64(0)  # not a literal: see row0 in _dense.epoch_dense_batch
     while pos < m:
         end = min(pos + batch, m)
         t += 1
@@ -326,7 +324,7 @@ def epoch_dense_batch(
         r_w += ws
         inv = 1.0 / (end - pos)
         norm = apply_step(
-            group, params, grad, row0, inv, gb * inv, opt, avg, q, cfg,
+            params, grad, row0, inv, gb * inv, opt, avg, q, cfg,
             float(t), eta, carry, full,
         )  # fmt: skip
         r_n += 1

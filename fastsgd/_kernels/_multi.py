@@ -57,7 +57,7 @@ from ._rows import (
     visit_sequence,
 )
 from ._schedule import rate, schedule_params
-from ._step import apply_step, step_config, step_group
+from ._step import apply_step, step_config
 from ._unowned import unowned
 
 
@@ -285,7 +285,6 @@ def epoch_multi_example(
         epoch_options(codes, hp, m)
     )
     cfg = step_config(codes, hp)
-    group = step_group(cfg[3])
     sp = schedule_params(hp)
     ahead = stream_ahead(X, codes[C_SAMPLING], False)
     far = random_rows and ahead == 0
@@ -342,7 +341,7 @@ def epoch_multi_example(
         for k in range(n_out):
             gl = float(grad[k, deriv])
             nk = apply_step(
-                group, params[k], X, i, gl, gl, opt[k], avg[k], q[k], cfg,
+                params[k], X, i, gl, gl, opt[k], avg[k], q[k], cfg,
                 float(t), eta, carry[k], False,
             )  # fmt: skip
             norm = max(norm, nk)
@@ -369,7 +368,6 @@ def epoch_multi_batch(
         epoch_options(codes, hp, m)
     )
     cfg = step_config(codes, hp)
-    group = step_group(cfg[3])
     sp = schedule_params(hp)
     ahead = stream_ahead(X, codes[C_SAMPLING], False)
     far = random_rows and ahead == 0
@@ -444,7 +442,7 @@ def epoch_multi_batch(
         norm = -1.0
         for k in range(n_out):
             nk = apply_step(
-                group, params[k], grad, k, inv, float(grad[k, d]) * inv, opt[k],
+                params[k], grad, k, inv, float(grad[k, d]) * inv, opt[k],
                 avg[k], q[k], cfg, float(t), eta, carry[k], full,
             )  # fmt: skip
             norm = max(norm, nk)
@@ -480,7 +478,6 @@ def epoch_multi_csr(
         epoch_options(codes, hp, m)
     )
     cfg = step_config(codes, hp)
-    group = step_group(cfg[3])
     sp = schedule_params(hp)
     inv_out = 1.0 / n_out
     check = codes[C_CHECK] != 0
@@ -553,7 +550,7 @@ def epoch_multi_csr(
         norm = -1.0
         for k in range(n_out):
             nk = apply_step(
-                group, params[k], grad, k, inv, float(grad[k, d]) * inv, opt[k],
+                params[k], grad, k, inv, float(grad[k, d]) * inv, opt[k],
                 avg[k], q[k], cfg, float(t), eta, carry[k], full,
             )  # fmt: skip
             norm = max(norm, nk)

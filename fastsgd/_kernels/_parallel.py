@@ -3,13 +3,14 @@
 Only :func:`threaded_gradient` is compiled with ``parallel=True``: Numba's
 parallel passes analyse every loop of the function they compile, and the
 epoch around it compiled in 13 s (one dtype) when it was parallel as a whole.
-Each batch is cut into ``n_threads`` contiguous slices; thread ``k`` accumulates its
-slice's gradient into ``gbuf[k]`` and its loss sums into ``lbuf[k]``; the
-slices are then added in a fixed order, so a given thread count always gives
-the same model.  The optimizer step itself stays serial (it is O(n_features)
-against O(batch x n_features) for the gradient).  The thread count is the
-first dimension of ``gbuf`` (calling ``numba.get_num_threads()`` inside a
-kernel would tie its compiled code to the thread count of one process).
+Each batch is cut into ``n_threads`` contiguous slices; thread ``k``
+accumulates its slice's gradient into ``gbuf[k]`` and its loss sums into
+``lbuf[k]``; the slices are then added in a fixed order, so a given thread
+count always gives the same model.  The optimizer step itself stays serial
+(it is O(n_features) against O(batch x n_features) for the gradient).  The
+thread count is the first dimension of ``gbuf`` (calling
+``numba.get_num_threads()`` inside a kernel would tie its compiled code to
+the thread count of one process).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from ._rows import (
     visit_sequence,
 )
 from ._schedule import rate, schedule_params
-from ._step import apply_step, step_config, step_group
+from ._step import apply_step, step_config
 
 # Start Numba's threading layer now.  The epoch below is not itself parallel,
 # so when it is loaded from the cache nothing else starts it, and its machine
@@ -87,10 +88,7 @@ def epoch_dense_parallel(
     """Run one mini-batch epoch over dense rows with a threaded gradient.
 
     Same arguments as the other epochs plus ``gbuf`` (n_threads, d + 1) and
-    ``lbuf`` (n_threads, 4) float64 scratch.  One kernel for every
-    optimizer (the rule is chosen at run time): next to a batch gradient
-    worth threading, the step costs nothing, and each ``parallel=True``
-    variant took 5-7 s to compile.
+    ``lbuf`` (n_threads, 4) float64 scratch.
     """
     m = order.shape[0]
     d = X.shape[1]
@@ -100,7 +98,6 @@ def epoch_dense_parallel(
         epoch_options(codes, hp, m)
     )
     cfg = step_config(codes, hp)
-    group = step_group(cfg[3])
     sp = schedule_params(hp)
     ahead = stream_ahead(X, codes[C_SAMPLING], False)
     check = codes[C_CHECK] != 0
@@ -115,7 +112,7 @@ def epoch_dense_parallel(
     r_w = 0.0
     r_n = 0
     norm = -1.0
-    pos = np.int64(0)  # not a literal: see row0 in _dense.dense_batch
+    pos = np.int64(0)  # not a literal: see row0 in _dense.epoch_dense_batch
     while pos < m:
         end = min(pos + batch, m)
         t += 1
@@ -151,7 +148,7 @@ def epoch_dense_parallel(
             grad[0, j] = acc
         inv = 1.0 / nb
         norm = apply_step(
-            group, params, grad, np.int64(0), inv, gb * inv, opt, avg, q, cfg,
+            params, grad, np.int64(0), inv, gb * inv, opt, avg, q, cfg,
             float(t), eta, carry, full,
         )  # fmt: skip
         r_n += 1

@@ -46,7 +46,6 @@ from . import _codes as K
 # a fit that waits longer than this on the compiler says so (once a process)
 NOTICE_AFTER = 1.0
 
-
 _notice_lock = threading.Lock()
 _noticed = False
 
@@ -106,7 +105,7 @@ def family(
             return "csr_adaptive"
         return "csr_batch"
     if threads > 1:
-        return "parallel"  # one kernel for every rule
+        return "parallel"
     if not per_example:
         return "batch"
     pa = codes[K.C_SCHEDULE] in (K.LR_PA1, K.LR_PA2)
@@ -122,7 +121,7 @@ def family(
 
 
 def _multi_family(codes, hp, m: int, sparse: bool):
-    """Return the key of the K-output kernel (see :func:`family`)."""
+    """Return the family of the K-output kernel (see :func:`family`)."""
     if sparse:
         return "multi_csr"
     if max(int(codes[K.C_BATCH]), 1) > 1 or m <= 1:

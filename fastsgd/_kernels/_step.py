@@ -24,9 +24,9 @@ After the step: Polyak averaging (scikit-learn's ``average``) or an exponential
 moving average, then the cumulative L1 penalty by truncated gradient
 (Tsuruoka et al. 2009, scikit-learn's ``l1penalty``).
 
-Each group of rules (``_codes.STEP_GROUP``) is its own function, inlined, and
-:func:`apply_step` picks one per step (a branch the processor predicts: the
-group is the same for a whole fit).
+Each rule is its own function, inlined, and :func:`apply_step` picks one per
+step from the optimizer's code (a branch the processor predicts: the code is
+the same for a whole fit).
 """
 
 from __future__ import annotations
@@ -61,10 +61,6 @@ from ._codes import (
     PEN_ELASTICNET,
     PEN_L1,
     PEN_L2,
-    STEP_ADAM,
-    STEP_ADAPTIVE,
-    STEP_MOMENTUM,
-    STEP_SGD,
 )
 from ._jit import kernel
 
@@ -138,18 +134,6 @@ def step_config(codes, hp):
         hp[H_EPS],
         hp[H_EMA],
     )
-
-
-@kernel(inline=True)
-def step_group(code):
-    """Return the update rule's group of optimizer ``code`` (``STEP_GROUP``)."""
-    if code == OPT_SGD:
-        return STEP_SGD
-    if code == OPT_MOMENTUM or code == OPT_NESTEROV:
-        return STEP_MOMENTUM
-    if code == OPT_ADAGRAD or code == OPT_RMSPROP:
-        return STEP_ADAPTIVE
-    return STEP_ADAM
 
 
 @kernel(inline=True)
@@ -283,11 +267,10 @@ def after_step(params, avg, q, carry, avg_code, avg_start, ema, a1, eta, t):
 
 
 @kernel(inline=True)
-def apply_step(group, params, G, r, gl, gb, opt, avg, q, cfg, t, eta, carry, need_norm):
+def apply_step(params, G, r, gl, gb, opt, avg, q, cfg, t, eta, carry, need_norm):
     """Take one optimizer step; return the unclipped gradient norm (or -1).
 
-    ``group`` is :func:`step_group` of the optimizer's code and ``cfg``
-    :func:`step_config`'s tuple.
+    ``cfg`` is :func:`step_config`'s tuple; its optimizer code picks the rule.
     """
     (
         fit_b,
@@ -311,14 +294,14 @@ def apply_step(group, params, G, r, gl, gb, opt, avg, q, cfg, t, eta, carry, nee
         norm = gradient_norm(params, G, r, gl, gb, a2, fit_b)
         if clip > 0.0 and norm > clip:
             c = clip / norm
-    if group == STEP_SGD:
+    if code == OPT_SGD:
         sgd_update(params, G, r, gl, gb, fit_b, a2, lam, eta, c)
-    elif group == STEP_MOMENTUM:
+    elif code == OPT_MOMENTUM or code == OPT_NESTEROV:
         momentum_update(
             params, G, r, gl, gb, opt, fit_b, a2, lam, eta, c, beta_m,
             code == OPT_NESTEROV,
         )  # fmt: skip
-    elif group == STEP_ADAPTIVE:
+    elif code == OPT_ADAGRAD or code == OPT_RMSPROP:
         adaptive_update(
             params, G, r, gl, gb, opt, fit_b, a2, lam, eta, c, rho_,
             code == OPT_ADAGRAD, eps_,
