@@ -53,6 +53,41 @@ def test_stream_sequence_visits_each_row_once_in_segment_order(m, size, streams,
         assert len(np.unique(head[:streams])) == streams
 
 
+def round_robin(order, size, streams, seed):
+    """The order by its definition: one row from each live stream in turn."""
+    from fastsgd._kernels._rng import permute
+
+    m = len(order)
+    segs = np.arange(-(-m // size), dtype=np.int64)
+    permute(segs, seed)
+    queues = [
+        [r for g in segs[s::streams] for r in range(g * size, min(g * size + size, m))]
+        for s in range(streams)
+    ]
+    seq = []
+    while any(queues):
+        for q in queues:
+            if q:
+                seq.append(order[q.pop(0)])
+    return np.array(seq, dtype=np.int64)
+
+
+@settings(max_examples=80, deadline=None, derandomize=True, database=None)
+@given(
+    m=st.integers(1, 500),
+    size=st.integers(1, 40),
+    streams=st.integers(1, 40),
+    seed=st.integers(0, 2**40),
+)
+def test_stream_sequence_is_the_round_robin_of_its_streams(m, size, streams, seed):
+    # the kernel writes the turns in runs; the definition takes one at a time
+    order = np.arange(m) * 2 + 1
+    np.testing.assert_array_equal(
+        stream_sequence(order, size, streams, seed),
+        round_robin(order, size, streams, seed),
+    )
+
+
 def test_stream_sequence_is_a_new_order_each_epoch():
     seqs = [stream_sequence(np.arange(5000), 32, 16, seed) for seed in range(4)]
     assert all(not np.array_equal(a, b) for a, b in zip(seqs, seqs[1:], strict=False))

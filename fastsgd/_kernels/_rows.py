@@ -116,6 +116,13 @@ def stream_sequence(order, out, size, streams, seed):
     prefetchers follow (a full permutation makes every row a new DRAM page).
     Every row appears exactly once.  ``out`` needs ``len(order)`` entries, then
     room for the segment list and ``2 * streams`` cursors.
+
+    The turns are written in runs: until one of the live streams reaches the
+    end of its segment, every turn takes the next row of each, so a run of
+    turns is a plain double loop; only between runs do streams move to their
+    next segment or drop out (the live ones stay in stream order).  Writing
+    one turn at a time, with each stream's segment checked after every row,
+    took 3.7 ns a row (100k rows, 16 streams of 32) out of a ~55 ns step.
     """
     m = order.shape[0]
     nseg = (m + size - 1) // size
@@ -123,33 +130,37 @@ def stream_sequence(order, out, size, streams, seed):
     for g in range(nseg):
         segs[g] = g
     permute(segs, seed)
-    # per stream: the index of its current segment in `segs`, and the row
-    # position reached in that segment (its end when the stream is done)
+    # the live streams, in stream order: the index of the current segment in
+    # `segs`, and the position reached in the rows
     cur = out[m + nseg : m + nseg + streams]
     at = out[m + nseg + streams : m + nseg + 2 * streams]
-    live = 0
-    for s in range(streams):
+    live = min(streams, nseg)
+    for s in range(live):
         cur[s] = s
-        at[s] = segs[s] * size if s < nseg else m
-        if s < nseg:
-            live += 1
+        at[s] = segs[s] * size
     k = 0
     while live > 0:
-        for s in range(streams):
+        run = m
+        for s in range(live):
+            end = min(segs[cur[s]] * size + size, m)
+            run = min(run, end - at[s])
+        for r in range(run):
+            for s in range(live):
+                out[k] = order[at[s] + r]
+                k += 1
+        kept = 0
+        for s in range(live):
             g = cur[s]
-            if g >= nseg:
-                continue
-            out[k] = order[at[s]]
-            k += 1
-            at[s] += 1
-            end = min(segs[g] * size + size, m)
-            if at[s] >= end:
+            pos = at[s] + run
+            if pos >= min(segs[g] * size + size, m):
                 g += streams
-                cur[s] = g
-                if g < nseg:
-                    at[s] = segs[g] * size
-                else:
-                    live -= 1
+                if g >= nseg:
+                    continue  # the stream has read all its segments
+                pos = segs[g] * size
+            cur[kept] = g
+            at[kept] = pos
+            kept += 1
+        live = kept
 
 
 @kernel(inline=True)
