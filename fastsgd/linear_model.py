@@ -59,10 +59,6 @@ from .schedules import base_rate
 __all__ = ["SGDRegressor", "DivergenceWarning", "RunResult"]
 
 MAX_INT = np.iinfo(np.int32).max
-# schedules the K-target kernels do not run (added by other work; see _multi)
-MULTI_UNSUPPORTED_SCHEDULES = ("auto",)
-
-
 # eta0's default (scikit-learn's): learning_rate='auto' warns about any other
 DEFAULT_ETA0 = 0.01
 
@@ -493,12 +489,6 @@ class SGDRegressor(RegressorMixin, BaseEstimator):
             check_sparse_structure(X)  # before scipy converts it to CSR
         X = native_float32(X)
         multi = check_targets(y)
-        if multi and self.learning_rate in MULTI_UNSUPPORTED_SCHEDULES:
-            raise ValueError(
-                f"learning_rate={self.learning_rate!r} does not support several "
-                "targets yet; fit one model per target, or choose another "
-                "learning_rate."
-            )
         X, y = validate_data(
             self,
             X,
@@ -1047,8 +1037,5 @@ default=None
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
-        # several targets, except with a schedule that takes one (say so)
-        tags.target_tags.multi_output = (
-            self.learning_rate not in MULTI_UNSUPPORTED_SCHEDULES
-        )
+        tags.target_tags.multi_output = True  # y of shape (n, K), any options
         return tags

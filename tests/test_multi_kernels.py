@@ -14,12 +14,14 @@ import itertools
 import _reference as R
 import numpy as np
 import pytest
+import scipy.sparse as sp
 import test_kernels as TK
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fastsgd._kernels import _codes as K
 from fastsgd._kernels import _select
+from fastsgd._kernels._jit import JIT_DISABLED
 from fastsgd._training.runner import _iscratch_size
 
 F64, F32 = np.float64, np.float32
@@ -219,3 +221,201 @@ def test_multi_check_stops_at_a_bad_row():
                 X, Y, sw, np.arange(n), state, TK.make_hp(), codes, sparse=sparse
             )
             assert got["stats"][K.S_BAD_ROW] == 4
+
+
+# ------------------------------------------------- learning_rate="auto", K outputs
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f64", "f32"])
+@pytest.mark.parametrize(
+    "sparse, batch, average",
+    [
+        (False, 1, 0),
+        (False, 4, K.AVG_POLYAK),
+        (True, 1, 0),
+        (True, 4, 0),
+        (True, 1, K.AVG_POLYAK),
+    ],  # fmt: skip
+    ids=["dense", "dense-batch-avg", "csr-lazy", "csr-batch", "csr-avg"],
+)
+@pytest.mark.parametrize("penalty", [K.PEN_NONE, K.PEN_ELASTICNET])
+def test_multi_auto_epoch_is_each_outputs_single_epoch(
+    sparse, batch, average, penalty, dtype
+):
+    """Output k's state after a K-output "auto" epoch: the single-target epoch's."""
+    import test_auto_kernels as TA
+
+    rng = np.random.default_rng(11)
+    n, d, n_out = 24, 5, 3
+    X, Y, sw = make_multi_data(rng, n, d, n_out, dtype, zeros=0.4 if sparse else 0.0)
+    X = TK.readonly(np.asarray(X) * np.array([1e-2, 1.0, 10.0, 1e3, 3.0], dtype))
+    kw = dict(batch=batch, average=average, avg_start=2, penalty=penalty,
+              sampling=K.SAMPLE_SHUFFLE, seed=5, record_every=2)  # fmt: skip
+    codes = TA.auto_codes(**kw)
+    hp = TA.auto_hp(alpha=0.05, l1_ratio=0.3, weight_decay=0.01)
+    single = _select.family(codes, hp, n, sparse)
+    assert _select.family(codes, hp, n, sparse, outputs=n_out) == f"multi_{single}"
+    parts = [TA.auto_state(rng, d, dtype, resumed=True) for _ in range(n_out)]
+    # the means, scales and W, S depend on X alone: the same in every output
+    for p in parts[1:]:
+        recs, first = p["opt"].reshape(d + 1, 4), parts[0]["opt"].reshape(d + 1, 4)
+        recs[:, 1:] = first[:, 1:]
+        p["carry"][:] = parts[0]["carry"]
+        p["counters"][:] = parts[0]["counters"]
+    state = {k: np.stack([p[k] for p in parts]) for k in TA.AUTO_KEYS}
+    order = np.arange(n, dtype=np.int64)
+    iscratch = np.full(2 * n + 2 * max(1, codes[K.C_STREAMS]) + 2, -1)
+    rows = _select.scratch_rows(f"multi_{single}")
+    grad = np.full((n_out, rows, d + 1), np.nan, dtype=dtype)  # contents don't matter
+    s = {k: np.array(v, copy=True) for k, v in state.items()}
+    stats = np.zeros(K.N_STATS)
+    rec = np.full(16, np.nan)
+    data = TK.csr_parts(X) if sparse else (TK.readonly(X),)
+    _select.epoch_for(codes, hp, n, sparse, outputs=n_out)(
+        *data, TK.readonly(Y), TK.readonly(sw), order, iscratch, s["params"],
+        s["opt"], s["avg"], np.zeros((n_out, d), dtype), grad, s["counters"][0],
+        s["carry"], hp, codes, stats, rec,
+    )  # fmt: skip
+    # the same operations per output, up to the compiler's choice of fused
+    # multiply-adds in each kernel (float32: roundings apart, carried on)
+    rtol, atol = (1e-12, 0.0) if dtype == F64 else (1e-5, 1e-7)
+    losses = []
+    for k in range(n_out):
+        one = TA.run(single, X, Y[:, k].copy(), sw, np.arange(n), parts[k], hp, codes,
+                     sparse)  # fmt: skip
+        np.testing.assert_array_equal(one["order"], order)  # the same visiting order
+        for key in ("params", "opt", "avg", "carry"):
+            np.testing.assert_allclose(
+                s[key][k], one[key], rtol=rtol, atol=atol, err_msg=f"{key}, output {k}"
+            )
+        assert s["counters"][0][0] == one["t"]
+        losses.append(one)
+    # the loss sum and the loss record: means over the outputs
+    mean = np.mean([o["stats"][K.S_LOSS_SUM] for o in losses])
+    assert stats[K.S_LOSS_SUM] == pytest.approx(mean, rel=rtol)
+    for key in (K.S_STEPS, K.S_ETA_SUM, K.S_ETA_LAST, K.S_WEIGHT_SUM, K.S_NREC):
+        assert stats[key] == pytest.approx(losses[0]["stats"][key], rel=1e-12)
+    np.testing.assert_allclose(
+        rec, np.mean([o["rec"] for o in losses], axis=0), rtol=rtol, equal_nan=True
+    )
+
+
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize("batch", [1, 4])
+def test_multi_auto_check_stops_at_a_bad_row(sparse, batch):
+    import test_auto_kernels as TA
+
+    rng = np.random.default_rng(0)
+    n, d, n_out = 8, 3, 2
+    X, Y, sw = make_multi_data(rng, n, d, n_out, F64)
+    X = np.array(X)
+    X[5, 1] = np.nan
+    codes = TA.auto_codes(batch=batch, check=1)
+    hp = TA.auto_hp()
+    state = {
+        k: np.stack([p[k] for p in [TA.auto_state(rng, d, F64)] * n_out])
+        for k in TA.AUTO_KEYS
+    }
+    rows = _select.scratch_rows("multi_auto")
+    stats = np.zeros(K.N_STATS)
+    data = TK.csr_parts(TK.readonly(X)) if sparse else (TK.readonly(X),)
+    _select.epoch_for(codes, hp, n, sparse, outputs=n_out)(
+        *data, TK.readonly(Y), TK.readonly(sw), np.arange(n), np.zeros(4 * n, np.int64),
+        state["params"], state["opt"], state["avg"], np.zeros((n_out, d)),
+        np.zeros((n_out, rows, d + 1)), state["counters"][0], state["carry"], hp,
+        codes, stats, np.zeros(4),
+    )  # fmt: skip
+    assert stats[K.S_BAD_ROW] == 5
+    assert state["counters"][0][0] == 5 // batch  # the step holding it not taken
+
+
+def run_multi_auto_csr(X, Y, sw, codes, hp, state):
+    n, d = X.shape
+    n_out = Y.shape[1]
+    rows = _select.scratch_rows("multi_auto_csr")
+    s = {k: np.array(v, copy=True) for k, v in state.items()}
+    stats = np.zeros(K.N_STATS)
+    rec = np.full(64, np.nan)
+    iscratch = np.full(2 * n + 2 * max(1, codes[K.C_STREAMS]) + 2, -1)
+    _select.epoch_for(codes, hp, n, True, outputs=n_out)(
+        *TK.csr_parts(X), TK.readonly(Y), TK.readonly(sw), np.arange(n), iscratch,
+        s["params"], s["opt"], s["avg"], np.zeros((n_out, d)),
+        np.zeros((n_out, rows, d + 1)), s["counters"][0], s["carry"], hp, codes,
+        stats, rec,
+    )  # fmt: skip
+    return s, stats, rec
+
+
+@pytest.mark.parametrize("bad", [None, 11])
+def test_multi_auto_csr_blocks_are_the_single_epochs(monkeypatch, bad):
+    """The per-example CSR epoch steps each output over blocks of rows in turn.
+
+    With blocks of 5 rows (the module's block size is read at call time only
+    without the JIT; compiled, this is one block) the K models, the loss
+    record and a bad row's position are still those of K single epochs.
+    """
+    import test_auto_kernels as TA
+
+    from fastsgd._kernels import _multi_auto
+
+    monkeypatch.setattr(_multi_auto, "MULTI_AUTO_BLOCK", 5)
+    rng = np.random.default_rng(2)
+    n, d, n_out = 23, 4, 2
+    X, Y, sw = make_multi_data(rng, n, d, n_out, F64, zeros=0.4)
+    if bad is not None:
+        X = np.array(X)
+        X[bad, np.flatnonzero(X[bad])[0]] = np.nan
+    codes = TA.auto_codes(penalty=K.PEN_L2, sampling=K.SAMPLE_SHUFFLE, seed=1,
+                          record_every=3, check=int(bad is not None))  # fmt: skip
+    hp = TA.auto_hp(alpha=0.05)
+    parts = [TA.auto_state(rng, d, F64) for _ in range(n_out)]
+    state = {k: np.stack([p[k] for p in parts]) for k in TA.AUTO_KEYS}
+    s, stats, rec = run_multi_auto_csr(TK.readonly(X), Y, sw, codes, hp, state)
+    ones = [
+        TA.run(
+            "auto_csr",
+            TK.readonly(X),
+            Y[:, k].copy(),
+            sw,
+            np.arange(n),
+            parts[k],
+            hp,
+            codes,
+            True,
+            rec_len=64,
+        )  # fmt: skip
+        for k in range(n_out)
+    ]
+    for k, one in enumerate(ones):
+        np.testing.assert_allclose(s["params"][k], one["params"], rtol=1e-12)
+        np.testing.assert_allclose(s["opt"][k], one["opt"], rtol=1e-12)
+    assert stats[K.S_BAD_ROW] == ones[0]["stats"][K.S_BAD_ROW]
+    assert s["counters"][0][0] == ones[0]["t"]
+    np.testing.assert_allclose(
+        rec, np.mean([o["rec"] for o in ones], axis=0), rtol=1e-12, equal_nan=True
+    )
+
+
+@pytest.mark.skipif(JIT_DISABLED, reason="70 000 rows: compiled code only")
+def test_multi_auto_csr_compiled_blocks_are_the_single_epochs():
+    """Three compiled blocks (32 768 rows each), a bad row in the last one."""
+    import test_auto_kernels as TA
+
+    rng = np.random.default_rng(3)
+    n, d, n_out = 70_000, 6, 2
+    X = sp.random(n, d, density=0.5, format="csr", random_state=3)
+    X.data[X.indptr[69_001]] = np.nan
+    Y = TK.readonly(np.asarray(X.toarray() @ rng.normal(size=(d, n_out))))
+    Y = np.nan_to_num(Y)
+    sw = TK.readonly(np.ones(n))
+    for check in (0, 1):
+        codes = TA.auto_codes(sampling=K.SAMPLE_STREAMS, block=32, streams=16,
+                              seed=4, check=check)  # fmt: skip
+        hp = TA.auto_hp()
+        parts = [TA.auto_state(rng, d, F64) for _ in range(n_out)]
+        state = {k: np.stack([p[k] for p in parts]) for k in TA.AUTO_KEYS}
+        s, stats, _ = run_multi_auto_csr(X, Y, sw, codes, hp, state)
+        for k in range(n_out):
+            one = TA.run("auto_csr", X, Y[:, k].copy(), sw, np.arange(n), parts[k],
+                         hp, codes, True)  # fmt: skip
+            assert stats[K.S_BAD_ROW] == one["stats"][K.S_BAD_ROW]
+            assert s["counters"][0][0] == one["t"]
+            np.testing.assert_allclose(s["params"][k], one["params"], rtol=1e-12)

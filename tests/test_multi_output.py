@@ -269,15 +269,6 @@ def test_partial_fit_with_other_targets_raises_unchanged():
         single.partial_fit(X, Y)
 
 
-def test_unsupported_schedule_raises(monkeypatch):
-    from fastsgd import linear_model
-
-    X, Y = make_problem()
-    monkeypatch.setattr(linear_model, "MULTI_UNSUPPORTED_SCHEDULES", ("constant",))
-    with pytest.raises(ValueError, match="does not support several targets"):
-        SGDRegressor(learning_rate="constant").fit(X, Y)
-
-
 # ------------------------------------------------------------- closed form
 @HSET
 @given(
@@ -433,10 +424,79 @@ def test_dask_several_targets(dask_client, strategy):
             )
 
 
-def test_learning_rate_auto_says_it_takes_one_target():
-    X, Y = make_problem()
-    model = SGDRegressor(learning_rate="auto")
-    with pytest.raises(ValueError, match="does not support several targets"):
-        model.fit(X, Y)
-    assert not hasattr(model, "coef_")
-    assert not model.__sklearn_tags__().target_tags.multi_output
+AUTO_CONFIGS = {
+    "dense-example": dict(sparse=False, batch_size=1),
+    "dense-batch": dict(sparse=False, batch_size=8),
+    "dense-averaged": dict(sparse=False, batch_size=1, average=3),
+    "csr-example": dict(sparse=True, batch_size=1),  # O(nnz) a step
+    "csr-batch": dict(sparse=True, batch_size=8),
+    "csr-averaged": dict(sparse=True, batch_size=1, average=3),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("penalty", ["l2", "elasticnet", None])
+@pytest.mark.parametrize("config", sorted(AUTO_CONFIGS))
+def test_auto_each_target_is_its_single_target_model(config, penalty, dtype):
+    # learning_rate="auto" on raw columns of very different scales: each
+    # target's model is the single-target fit on the same rows
+    cfg = dict(AUTO_CONFIGS[config])
+    sparse = cfg.pop("sparse")
+    X, Y = make_problem(n=300, d=6, n_out=3, dtype=dtype)
+    X = X * np.array([1e-3, 1.0, 30.0, 1e3, 5.0, 1e4], dtype=dtype)
+    if sparse:
+        X = sp.csr_matrix(np.where(np.abs(X) > 0.3 * np.abs(X).mean(0), X, 0))
+    kw = dict(
+        cfg, learning_rate="auto", penalty=penalty, max_iter=3, tol=None,
+        random_state=4,
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence notes
+        multi = SGDRegressor(**kw).fit(X, Y)
+        singles = [SGDRegressor(**kw).fit(X, Y[:, k]) for k in range(3)]
+    tol = 1e-10 if dtype == np.float64 else 1e-4
+    for k, single in enumerate(singles):
+        np.testing.assert_allclose(multi.coef_[k], single.coef_, rtol=tol, atol=tol)
+        np.testing.assert_allclose(
+            multi.intercept_[k], single.intercept_[0], rtol=tol, atol=tol
+        )
+    np.testing.assert_allclose(
+        multi.loss_curve_, np.mean([m.loss_curve_ for m in singles], axis=0),
+        rtol=10 * tol,
+    )  # fmt: skip
+    assert multi.coef_.dtype == dtype and not multi.diverged_
+    assert multi.__sklearn_tags__().target_tags.multi_output
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_auto_partial_fit_chunks_are_the_single_target_chunks(sparse):
+    X, Y = make_problem(n=240, d=5, n_out=2)
+    X = X * np.array([1e-2, 1.0, 1e2, 1e3, 3.0])
+    if sparse:
+        X = sp.csr_matrix(np.where(X > 0, X, 0))
+    multi = SGDRegressor(learning_rate="auto", random_state=0)
+    singles = [SGDRegressor(learning_rate="auto", random_state=0) for _ in range(2)]
+    for lo in range(0, 240, 80):
+        multi.partial_fit(X[lo : lo + 80], Y[lo : lo + 80])
+        for k, single in enumerate(singles):
+            single.partial_fit(X[lo : lo + 80], Y[lo : lo + 80, k])
+    for k, single in enumerate(singles):
+        np.testing.assert_allclose(multi.coef_[k], single.coef_, rtol=1e-10)
+        np.testing.assert_allclose(
+            multi.intercept_[k], single.intercept_[0], rtol=1e-10
+        )
+
+
+def test_auto_several_targets_reach_the_optimum_on_raw_scales():
+    # no scaler and no eta0: the point of "auto", for every target at once
+    X, Y = make_problem(n=4000, d=6, n_out=4, noise=0.5)
+    X = X * np.array([1e-3, 1e-1, 1.0, 1e2, 1e3, 1e4]) + 50.0
+    Xt, Yt = X[3000:], Y[3000:]
+    model = SGDRegressor(learning_rate="auto", penalty=None, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning at max_iter
+        model.fit(X[:3000], Y[:3000])
+    coef, intercept = closed_form(X[:3000], Y[:3000])
+    best = np.mean((Xt @ coef.T + intercept - Yt) ** 2)
+    got = np.mean((model.predict(Xt) - Yt) ** 2)
+    assert got <= 1.05 * best

@@ -278,6 +278,71 @@ def clear_rows(grad, d, sparse):
             grad[4, j] = np.inf
 
 
+@kernel(inline=True)
+def dense_prediction(X, i, params):
+    """Return row ``i`` of X times the weights ``params[:d]``, plus the intercept."""
+    d = X.shape[1]
+    p = 0.0
+    for j in range(d):
+        p += X[i, j] * params[j]
+    return p + params[d]
+
+
+@kernel(inline=True)
+def dense_sums(X, i, st, grad, thg, tsw):
+    """Add dense row ``i`` to the batch sums of :func:`auto_update`.
+
+    ``thg`` is the row's ``h g`` and ``tsw`` its ``h``, in X's dtype; the
+    deviations are from the means of the state ``st`` (flat records).
+    """
+    for j in range(X.shape[1]):
+        x = X[i, j]
+        dev = x - st[j * AUTO_SLOTS + AUTO_MU]
+        grad[0, j] += thg * dev
+        grad[1, j] += tsw * dev
+        grad[2, j] += tsw * dev * dev
+        if x > grad[3, j]:
+            grad[3, j] = x
+        if x < grad[4, j]:
+            grad[4, j] = x
+
+
+@kernel(inline=True)
+def csr_prediction(data, indices, lo, hi, params):
+    """Return the CSR row ``data[lo:hi]`` times the weights, plus the intercept."""
+    p = params[params.shape[0] - 1] + 0.0
+    for k in range(lo, hi):
+        p += data[k] * params[indices[k]]
+    return p
+
+
+@kernel(inline=True)
+def csr_sums(data, indices, lo, hi, grad, thg, tsw):
+    """Add the CSR row ``data[lo:hi]`` to the batch sums of :func:`auto_update`."""
+    for k in range(lo, hi):
+        j = indices[k]
+        x = data[k]
+        grad[0, j] += thg * x
+        grad[1, j] += 1.0
+        grad[2, j] += tsw * x * x
+        ax = abs(x)
+        if ax > grad[3, j]:
+            grad[3, j] = ax
+
+
+@kernel(inline=True)
+def csr_clear(indices, indptr, seq, pos, end, grad):
+    """Zero the batch sums of the columns rows ``seq[pos:end]`` store."""
+    for r in range(pos, end):
+        i = seq[r]
+        for k in range(indptr[i], indptr[i + 1]):
+            j = indices[k]
+            grad[0, j] = 0.0
+            grad[1, j] = 0.0
+            grad[2, j] = 0.0
+            grad[3, j] = 0.0
+
+
 @kernel(entry=True)
 def epoch_auto(
     X, y, sw, order, iscratch, params, opt, avg, q, grad, counters, carry, hp,
@@ -292,7 +357,7 @@ def epoch_auto(
     d = X.shape[1]
     X, y, sw, grad = unowned(X), unowned(y), unowned(sw), unowned(grad)
     params, opt, avg, q = unowned(params), unowned(opt), unowned(avg), unowned(q)
-    st = opt.reshape(opt.size)
+    st = unowned(opt.reshape(opt.size))
     carry, stats, rec = unowned(carry), unowned(stats), unowned(rec)
     seq = unowned(visit_sequence(order, iscratch, codes))
     (batch, loss, sched, epoch, every, eps, pa, full, eta0, random_rows) = (
@@ -326,10 +391,7 @@ def epoch_auto(
         ws = 0.0
         for r in range(pos, end):
             i = seq[r]
-            p = 0.0
-            for j in range(d):
-                p += X[i, j] * params[j]
-            p += params[d]
+            p = dense_prediction(X, i, params)
             swi = float(sw[i])
             li = loss_value(loss, p, y[i], eps)
             if check and not math.isfinite(li) and row_is_bad(X, i, y[i]):
@@ -338,18 +400,7 @@ def epoch_auto(
             ls += swi * li
             ws += swi
             hg = swi * loss_derivative(loss, p, y[i], eps)
-            thg = T(hg)
-            tsw = T(swi)
-            for j in range(d):
-                x = X[i, j]
-                dev = x - st[j * AUTO_SLOTS + AUTO_MU]
-                grad[0, j] += thg * dev
-                grad[1, j] += tsw * dev
-                grad[2, j] += tsw * dev * dev
-                if x > grad[3, j]:
-                    grad[3, j] = x
-                if x < grad[4, j]:
-                    grad[4, j] = x
+            dense_sums(X, i, st, grad, T(hg), T(swi))
             hh += swi
             gam += hg
         if stats[S_BAD_ROW] >= 0.0:
@@ -422,9 +473,7 @@ def epoch_auto_csr_batch(
             i = seq[r]
             lo = indptr[i]
             hi = indptr[i + 1]
-            p = params[d] + 0.0
-            for k in range(lo, hi):
-                p += data[k] * params[indices[k]]
+            p = csr_prediction(data, indices, lo, hi, params)
             swi = float(sw[i])
             li = loss_value(loss, p, y[i], eps)
             if check and not math.isfinite(li) and csr_row_is_bad(data, lo, hi, y[i]):
@@ -433,17 +482,7 @@ def epoch_auto_csr_batch(
             ls += swi * li
             ws += swi
             hg = swi * loss_derivative(loss, p, y[i], eps)
-            thg = T(hg)
-            tsw = T(swi)
-            for k in range(lo, hi):
-                j = indices[k]
-                x = data[k]
-                grad[0, j] += thg * x
-                grad[1, j] += 1.0
-                grad[2, j] += tsw * x * x
-                ax = abs(x)
-                if ax > grad[3, j]:
-                    grad[3, j] = ax
+            csr_sums(data, indices, lo, hi, grad, T(hg), T(swi))
             hh += swi
             gam += hg
         if stats[S_BAD_ROW] >= 0.0:
@@ -456,14 +495,7 @@ def epoch_auto_csr_batch(
         r_acc += ls
         r_w += ws
         auto_update(params, opt, grad, carry, hh, gam, end - pos, eta, False, True, cfg)
-        for r in range(pos, end):
-            i = seq[r]
-            for k in range(indptr[i], indptr[i + 1]):
-                j = indices[k]
-                grad[0, j] = 0.0
-                grad[1, j] = 0.0
-                grad[2, j] = 0.0
-                grad[3, j] = 0.0
+        csr_clear(indices, indptr, seq, pos, end, grad)
         if avg_code != AVG_NONE:
             after_step(params, avg, q, carry, avg_code, avg_start, ema, 0.0, eta, t)
         r_n += 1
@@ -481,6 +513,19 @@ def auto_penalty_rate(st, j):
     if s > 0.0:
         return coord_rate(float(st[at + AUTO_N]), float(st[at + AUTO_G])) / (s * s)
     return 0.0
+
+
+@kernel(inline=True)
+def catch_up(rc, st, clk, clock, penopt):
+    """Apply to every column the penalty flow it missed since ``clk[j]``."""
+    T = rc.dtype.type
+    pen, a2, a1, lam = penopt
+    for j in range(rc.shape[0] - 1):
+        dt = clock - float(clk[j])
+        if dt > 0.0:
+            c = auto_penalty_rate(st, j)
+            wj = penalty_flow(float(rc[j, AUTO_MU]), a2 * c + lam, a1 * c, dt)
+            rc[j, AUTO_MU] = T(wj)
 
 
 @kernel
@@ -519,6 +564,110 @@ def weights_out_of_records(params, rc, saved, indices, d, lazy):
         for j in range(d):
             params[j] = rc[j, AUTO_MU]
             rc[j, AUTO_MU] = saved[j]
+
+
+@kernel(inline=True)
+def csr_auto_step(xs, js, target, swi, rc, st, clk, scratch, b, clock, w_tot, s_tot,
+                  eta, lossopt, penopt):  # fmt: skip
+    """Take one model's per-example "auto" step on a CSR row, at O(nnz).
+
+    ``xs``/``js``: the row's stored values and columns; ``rc``/``st``: the
+    model's records (w in the ``mu`` slots, see :func:`epoch_auto_csr`) as
+    rows and flat; ``clk``: each column's clock at its last catch-up;
+    ``scratch``: three rows of room for the row's s, n and P.  ``b``,
+    ``clock``, ``w_tot`` and ``s_tot`` are the model's intercept, epoch
+    clock and running sums; ``lossopt`` is ``(loss, eps, fit_b)`` and
+    ``penopt`` ``(pen, a2, a1, lam)``.  Returns ``(loss, b, clock, w_tot,
+    s_tot)`` after the step.
+
+    Three passes over the row: the prediction, copying each column's s, n, P
+    into contiguous scratch; the new accumulators, rates and step factors on
+    the scratch, a loop LLVM vectorises (AVX2: four divisions or roots an
+    instruction); the records' P and w.
+    """
+    T = rc.dtype.type
+    d = rc.shape[0] - 1
+    loss, eps, fit_b = lossopt
+    pen, a2, a1, lam = penopt
+    nk = xs.shape[0]
+    sv, nv, pv = scratch[0], scratch[1], scratch[2]
+    fv = sv  # the step factors replace s
+    if pen:
+        # the row's columns catch up on the steps they missed
+        for k in range(nk):
+            j = np.uint32(js[k])
+            dt = clock - float(clk[j])
+            if dt > 0.0:
+                c = auto_penalty_rate(st, j)
+                wj = penalty_flow(float(rc[j, AUTO_MU]), a2 * c + lam, a1 * c, dt)
+                rc[j, AUTO_MU] = T(wj)
+            clk[j] = T(clock)
+    # pass 1: the prediction; s and n of the step, the row's scratch
+    p = b
+    for k in range(nk):
+        j = np.uint32(js[k])
+        x = xs[k]
+        p += x * rc[j, AUTO_MU]
+        s = max(rc[j, AUTO_SCALE], abs(x))
+        n = rc[j, AUTO_N] + 1
+        rc[j, AUTO_SCALE] = s
+        rc[j, AUTO_N] = n
+        sv[k] = s
+        nv[k] = n
+        pv[k] = rc[j, AUTO_G]
+    li = loss_value(loss, p, target, eps)
+    hg = swi * loss_derivative(loss, p, target, eps)
+    w_tot += swi
+    # pass 2, on the scratch only (vectorised): selects, not branches
+    ppu = 0.0
+    qsum = 0.0
+    for k in range(nk):
+        s = float(sv[k])
+        n = float(nv[k])
+        inv_s = 1.0 / s if s > 0.0 else 0.0
+        z = float(xs[k]) * inv_s
+        gz = hg * z
+        qz = swi * z * z
+        pj = float(T(float(pv[k]) + n * gz * gz))
+        r = coord_rate(n, pj)
+        pv[k] = T(pj)
+        fv[k] = T(r * z * inv_s)  # the user-unit step per unit of step * hg
+        ppu += r * qz
+        qsum += qz
+    gb = 0.0
+    rb = 0.0
+    if fit_b:
+        gb = hg
+        nb = float(rc[d, AUTO_N]) + 1.0
+        rc[d, AUTO_N] = T(nb)
+        pb = T(float(rc[d, AUTO_G]) + nb * gb * gb)
+        rc[d, AUTO_G] = pb
+        rb = coord_rate(nb, float(pb))
+        ppu += rb * swi
+        qsum += swi
+    s_tot += qsum
+    mm = math.sqrt(w_tot / s_tot) if s_tot > 0.0 else 1.0
+    step = eta * safe_factor(eta * mm * ppu) * mm
+    clock += step
+    move = step * hg
+    # pass 3: the records' P and w
+    if pen:
+        for k in range(nk):
+            j = np.uint32(js[k])
+            rc[j, AUTO_G] = pv[k]
+            wj = float(rc[j, AUTO_MU]) - move * float(fv[k])
+            c = auto_penalty_rate(st, j)
+            rc[j, AUTO_MU] = T(penalty_flow(wj, a2 * c + lam, a1 * c, step))
+            clk[j] = T(clock)
+    else:
+        tm = T(move)
+        for k in range(nk):
+            j = np.uint32(js[k])
+            rc[j, AUTO_G] = pv[k]
+            rc[j, AUTO_MU] -= tm * fv[k]
+    if fit_b:
+        b = float(T(b - step * rb * gb))
+    return li, b, clock, w_tot, s_tot
 
 
 @kernel(entry=True)
@@ -582,8 +731,10 @@ def epoch_auto_csr(
     stats[S_BAD_ROW] = -1.0
     # the row's scratch: per column s, n, P before the step (the step factors
     # replace s, the new P the old)
-    clk, sv, nv, pv, saved = grad[0], grad[1], grad[2], grad[3], grad[4]
-    fv = sv
+    clk, saved = grad[0], grad[4]
+    scratch = grad[1:4]
+    lossopt = (loss, eps, fit_b)
+    penopt = (pen, a2, a1, lam)
     # without a penalty only the stored columns' records are read: with fewer
     # stored values than columns, w goes in and out of them at O(nnz)
     lazy = not pen and indices.shape[0] < d
@@ -616,109 +767,28 @@ def epoch_auto_csr(
                 prefetch_item(sw, ahead)
         i = seq[pos]
         lo = indptr[i]
-        nk = indptr[i + 1] - lo
-        # the row as views indexed from 0, and its columns as unsigned (the
-        # indices are int32, checked in range): no negative-index wrap per
-        # access; pass 2 reads x contiguously
-        xs = data[lo : lo + nk]
-        js = indices[lo : lo + nk]
-        if pen:
-            # the row's columns catch up on the steps they missed
-            for k in range(nk):
-                j = np.uint32(js[k])
-                dt = clock - float(clk[j])
-                if dt > 0.0:
-                    c = auto_penalty_rate(st, j)
-                    wj = penalty_flow(float(rc[j, AUTO_MU]), a2 * c + lam, a1 * c, dt)
-                    rc[j, AUTO_MU] = T(wj)
-                clk[j] = T(clock)
+        hi = indptr[i + 1]
         # a row holding NaN or inf (or its target) has a non-finite loss
-        # whatever the weights: checked before pass 1 writes s and n
-        if check and csr_row_is_bad(data, lo, lo + nk, y[i]):
+        # whatever the weights: checked before the step writes s and n
+        if check and csr_row_is_bad(data, lo, hi, y[i]):
             stats[S_BAD_ROW] = i
             break
-        # pass 1: the prediction; s and n of the step, the row's scratch
-        p = b
-        for k in range(nk):
-            j = np.uint32(js[k])
-            x = xs[k]
-            p += x * rc[j, AUTO_MU]
-            s = max(rc[j, AUTO_SCALE], abs(x))
-            n = rc[j, AUTO_N] + 1
-            rc[j, AUTO_SCALE] = s
-            rc[j, AUTO_N] = n
-            sv[k] = s
-            nv[k] = n
-            pv[k] = rc[j, AUTO_G]
         swi = float(sw[i])
-        li = loss_value(loss, p, y[i], eps)
         t += 1
         eta = rate(sched, float(t), epoch, sp)
         eta_sum += eta
+        li, b, clock, w_tot, s_tot = csr_auto_step(
+            data[lo:hi], indices[lo:hi], y[i], swi, rc, st, clk, scratch, b,
+            clock, w_tot, s_tot, eta, lossopt, penopt,
+        )  # fmt: skip
         loss_sum += swi * li
         w_sum += swi
         r_acc += swi * li
         r_w += swi
-        hg = swi * loss_derivative(loss, p, y[i], eps)
-        w_tot += swi
-        # pass 2, on the scratch only (vectorised): selects, not branches
-        ppu = 0.0
-        qsum = 0.0
-        for k in range(nk):
-            s = float(sv[k])
-            n = float(nv[k])
-            inv_s = 1.0 / s if s > 0.0 else 0.0
-            z = float(xs[k]) * inv_s
-            gz = hg * z
-            qz = swi * z * z
-            pj = float(T(float(pv[k]) + n * gz * gz))
-            r = coord_rate(n, pj)
-            pv[k] = T(pj)
-            fv[k] = T(r * z * inv_s)  # the user-unit step per unit of step * hg
-            ppu += r * qz
-            qsum += qz
-        gb = 0.0
-        rb = 0.0
-        if fit_b:
-            gb = hg
-            nb = float(rc[d, AUTO_N]) + 1.0
-            rc[d, AUTO_N] = T(nb)
-            pb = T(float(rc[d, AUTO_G]) + nb * gb * gb)
-            rc[d, AUTO_G] = pb
-            rb = coord_rate(nb, float(pb))
-            ppu += rb * swi
-            qsum += swi
-        s_tot += qsum
-        mm = math.sqrt(w_tot / s_tot) if s_tot > 0.0 else 1.0
-        step = eta * safe_factor(eta * mm * ppu) * mm
-        clock += step
-        move = step * hg
-        # pass 3: the records' P and w
-        if pen:
-            for k in range(nk):
-                j = np.uint32(js[k])
-                rc[j, AUTO_G] = pv[k]
-                wj = float(rc[j, AUTO_MU]) - move * float(fv[k])
-                c = auto_penalty_rate(st, j)
-                rc[j, AUTO_MU] = T(penalty_flow(wj, a2 * c + lam, a1 * c, step))
-                clk[j] = T(clock)
-        else:
-            tm = T(move)
-            for k in range(nk):
-                j = np.uint32(js[k])
-                rc[j, AUTO_G] = pv[k]
-                rc[j, AUTO_MU] -= tm * fv[k]
-        if fit_b:
-            b = float(T(b - step * rb * gb))
         r_n += 1
         r_acc, r_w, r_n = record(rec, stats, every, r_acc, r_w, r_n)
     if pen:
-        for j in range(d):
-            dt = clock - float(clk[j])
-            if dt > 0.0:
-                c = auto_penalty_rate(st, j)
-                wj = penalty_flow(float(rc[j, AUTO_MU]), a2 * c + lam, a1 * c, dt)
-                rc[j, AUTO_MU] = T(wj)
+        catch_up(rc, st, clk, clock, penopt)
     weights_out_of_records(params, rc, saved, indices, d, lazy)
     params[d] = T(b)
     carry[K_AUTO_W] = w_tot

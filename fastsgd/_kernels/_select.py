@@ -24,6 +24,8 @@ Families (the key is the family's name):
 ``auto``           dense, ``learning_rate="auto"``, per example or batches
 ``auto_csr``       CSR, ``learning_rate="auto"``, per example at O(nnz)
 ``auto_csr_batch`` CSR, ``learning_rate="auto"``, batches (or averaging)
+``multi_auto*``    K targets, ``learning_rate="auto"``: the three above for
+                   K models at once (``_multi_auto``)
 =================  =======================================================
 
 Every family but ``plain`` and ``csr_lazy`` holds every update rule and picks
@@ -122,6 +124,9 @@ def family(
 
 def _multi_family(codes, hp, m: int, sparse: bool):
     """Return the family of the K-output kernel (see :func:`family`)."""
+    if int(codes[K.C_SCHEDULE]) == K.LR_AUTO:
+        auto = family(codes, hp, m, sparse)  # the single-target family's twin
+        return f"multi_{auto}"
     if sparse:
         return "multi_csr"
     if max(int(codes[K.C_BATCH]), 1) > 1 or m <= 1:
@@ -140,6 +145,9 @@ KERNELS = {
     "csr_lazy": ("_csr", "epoch_csr_lazy"),
     "csr_batch": ("_csr", "epoch_csr_batch"),
     "multi_plain": ("_multi", "epoch_multi_plain"),
+    "multi_auto": ("_multi_auto", "epoch_multi_auto"),
+    "multi_auto_csr": ("_multi_auto", "epoch_multi_auto_csr"),
+    "multi_auto_csr_batch": ("_multi_auto", "epoch_multi_auto_csr_batch"),
     "multi_example": ("_multi", "epoch_multi_example"),
     "multi_batch": ("_multi", "epoch_multi_batch"),
     "multi_csr": ("_multi", "epoch_multi_csr"),
@@ -154,7 +162,14 @@ KERNELS = {
     "block_moments": ("_grad", "block_moments"),
 }
 HELPERS = ("take_rows", "block_loss_grad", "block_moments")
-AUTO_FAMILIES = ("auto", "auto_csr", "auto_csr_batch")
+AUTO_FAMILIES = (
+    "auto",
+    "auto_csr",
+    "auto_csr_batch",
+    "multi_auto",
+    "multi_auto_csr",
+    "multi_auto_csr_batch",
+)
 
 
 def epoch_kernel(name):
@@ -343,7 +358,9 @@ def sample_arguments(name, dtype):
 
 def _multi_arguments(name, dtype, slots, m, d, n_out=2):
     """Return sample arguments of a K-output kernel (see ``_multi``)."""
-    if name == "multi_csr":
+    rows = scratch_rows(name)
+    grad = (n_out, rows, d + 1) if rows else (n_out, d + 3)
+    if name in ("multi_csr", "multi_auto_csr", "multi_auto_csr_batch"):
         data = (
             readonly(np.ones(m, dtype)),
             readonly(np.arange(m, dtype=np.int32) % d),
@@ -361,7 +378,7 @@ def _multi_arguments(name, dtype, slots, m, d, n_out=2):
         np.zeros((n_out, slots, d + 1), dtype),  # opt
         np.zeros((n_out, d + 1), dtype),  # avg
         np.zeros((n_out, d), dtype),  # q
-        np.zeros((n_out, d + 3), dtype),  # grad
+        np.zeros(grad, dtype),  # grad
         np.zeros(1, dtype=np.int64),  # counters
         np.zeros((n_out, K.N_CARRY)),  # carry
         readonly(np.zeros(K.N_HPARAMS)),  # hp

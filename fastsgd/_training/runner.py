@@ -198,9 +198,10 @@ class EpochRunner:
         float64 features), so they skip it.
         """
         d = X.shape[1]
-        if self._outputs > 1:
-            return (self._outputs, d + 3)  # see _kernels/_multi.py
         rows = _select.scratch_rows(self.family)
+        if self._outputs > 1:
+            # see _kernels/_multi.py; "auto": each output's scratch of _auto
+            return (self._outputs, rows, d + 1) if rows else (self._outputs, d + 3)
         if rows:  # the auto and O(nnz) adaptive families: their own scratch
             return (rows, d + 1)
         row_bytes = (d + 2) * X.dtype.itemsize
