@@ -1,4 +1,4 @@
-"""learning_rate="auto" for K targets: each row read takes the K models' steps.
+"""learning_rate="auto" for K targets: one epoch steps the K models on each row.
 
 Output k's state is the single-target layout of ``_auto`` (``params[k]``,
 ``opt[k]``: its records, ``carry[k]``: its ``W`` and ``S``), and its step is
@@ -267,9 +267,11 @@ def epoch_multi_auto_csr(
 ):  # fmt: skip
     """Run one per-example "auto" epoch for K outputs over CSR rows: O(nnz K) a step.
 
-    ``_auto.epoch_auto_csr`` for each output in turn on the row read: while
-    the epoch runs, output k's weights live in its records and its scratch
-    is ``grad[k]`` (clock, room for the row, the saved ``mu`` slots).  No
+    ``_auto.epoch_auto_csr`` for each output in turn over blocks of
+    ``MULTI_AUTO_BLOCK`` rows (see the loop): while the epoch runs, output k's
+    weights live in its records and its scratch is ``grad[k]`` (clock, room
+    for the row, the saved ``mu`` slots).  A bad row (``C_CHECK``) is found
+    before any output steps on its block, so every output stops there.  No
     averaging (the estimator routes averaged runs to
     :func:`epoch_multi_auto_csr_batch`).
     """
