@@ -18,6 +18,7 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 
 from fastsgd import SGDRegressor, closed_form
 from fastsgd._kernels import _select
@@ -428,3 +429,18 @@ def test_sparse_adagrad_takes_the_per_nonzero_kernel(monkeypatch):
     SGDRegressor(learning_rate="auto", max_iter=1, tol=None).fit(X, y)
     SGDRegressor(optimizer="adagrad", batch_size=4, max_iter=1, tol=None).fit(X, y)
     assert keys == ["csr_adaptive", "csr_adaptive", "auto_csr", "csr_batch"]
+
+
+def test_slow_auto_fit_on_a_large_target_says_to_scale_it():
+    # "auto" adapts to the columns' scales, not (yet) to the target's
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 3)) * np.array([1.0, 10.0, 1e3])
+    y = 3e5 + 1e5 * (X / X.std(0)) @ np.array([0.5, 0.3, -0.2])
+    with pytest.warns(ConvergenceWarning, match="TransformedTargetRegressor"):
+        SGDRegressor(learning_rate="auto", max_iter=3, random_state=0).fit(X, y)
+    with pytest.warns(ConvergenceWarning) as got:
+        SGDRegressor(learning_rate="auto", max_iter=1, random_state=0).fit(X, y / 1e5)
+    assert all("TransformedTargetRegressor" not in str(w.message) for w in got)
+    with pytest.warns(ConvergenceWarning) as got:  # not "auto": no advice
+        SGDRegressor(max_iter=1, random_state=0).fit(X / X.std(0), y)
+    assert all("TransformedTargetRegressor" not in str(w.message) for w in got)
